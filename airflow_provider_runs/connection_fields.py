@@ -1,0 +1,69 @@
+"""Connection-form definitions, one entry per connection type: the single source of truth.
+
+``get_provider_info`` publishes them declaratively (``conn-fields`` / ``ui-field-behaviour``,
+read by Airflow 3.2+ without importing hooks); on Airflow 3.1 the hooks' deprecated
+``get_connection_form_widgets`` / ``get_ui_field_behaviour`` are derived from the same data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CONNECTION_TYPES: dict[str, dict[str, Any]] = {
+    "inference_sh": {
+        "hook-class-name": "airflow_provider_runs.hooks.inference_sh.InferenceShHook",
+        "hook-name": "inference.sh",
+        "conn-fields": {
+            "status_numbering": {
+                "label": "Status numbering",
+                "schema": {"type": ["string", "null"], "enum": ["auto", "legacy", "current", None]},
+                "description": "How to read integer status codes: auto (safe under both numberings), "
+                "legacy (9 = completed) or current (10 = completed). Status names always win.",
+            },
+            "run_url_template": {
+                "label": "Run URL template",
+                "schema": {"type": ["string", "null"]},
+                "description": "URL shown as the task's extra link, with {run_id}; "
+                "default: the task's API URL.",
+            },
+        },
+        "ui-field-behaviour": {
+            "hidden-fields": ["schema", "port", "login", "extra"],
+            "relabeling": {"host": "API base URL", "password": "API key"},
+            "placeholders": {"host": "https://api.inference.sh", "password": "inf_..."},
+        },
+    },
+}
+
+
+def provider_connection_types() -> list[dict[str, Any]]:
+    """The ``connection-types`` list of the provider info."""
+    return [{"connection-type": name, **definition} for name, definition in CONNECTION_TYPES.items()]
+
+
+def legacy_form_widgets(conn_type: str) -> dict[str, Any]:
+    """Build Airflow 3.1 ``get_connection_form_widgets`` output from the declarative fields."""
+    from wtforms import StringField  # type: ignore[import-not-found]
+
+    try:
+        from flask_babel import lazy_gettext  # type: ignore[import-not-found]
+    except ImportError:  # pragma: no cover - depends on the installed UI stack
+
+        def lazy_gettext(text: str) -> str:
+            return text
+
+    fields = CONNECTION_TYPES[conn_type]["conn-fields"]
+    return {
+        name: StringField(lazy_gettext(spec["label"]), description=spec.get("description", ""))
+        for name, spec in fields.items()
+    }
+
+
+def legacy_field_behaviour(conn_type: str) -> dict[str, Any]:
+    """Build Airflow 3.1 ``get_ui_field_behaviour`` output from the declarative behaviour."""
+    behaviour = CONNECTION_TYPES[conn_type]["ui-field-behaviour"]
+    return {
+        "hidden_fields": list(behaviour.get("hidden-fields", [])),
+        "relabeling": dict(behaviour.get("relabeling", {})),
+        "placeholders": dict(behaviour.get("placeholders", {})),
+    }

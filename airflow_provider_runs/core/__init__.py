@@ -1,0 +1,1 @@
+"""Service-agnostic building blocks: normalized run states, the error tree and HTTP transport."""

@@ -1,0 +1,1 @@
+"""Hooks: authentication and HTTP for each service, sync and async side by side."""

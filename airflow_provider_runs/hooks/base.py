@@ -1,0 +1,199 @@
+"""The base of every service hook: connection settings, transports, and the run interface.
+
+A service hook adds its connection-form fields, its state table, its API methods and the
+four methods the generic trigger and operators rely on: :meth:`RunsHook.get_status` /
+:meth:`RunsHook.aget_status`, :meth:`RunsHook.cancel_run` / :meth:`RunsHook.acancel_run`
+and :meth:`RunsHook.run_url`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, ClassVar
+
+from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
+from airflow.providers.common.compat.sdk import BaseHook
+
+from airflow_provider_runs.core.errors import RunsApiError
+from airflow_provider_runs.core.http import (
+    ApiRequest,
+    ApiResponse,
+    AsyncTransport,
+    SyncTransport,
+    TransportConfig,
+    default_error_parser,
+)
+from airflow_provider_runs.core.retry import DEFAULT_RETRY, RetryPolicy
+from airflow_provider_runs.core.states import RunStatus
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """What a hook reads from its Airflow connection.
+
+    :param base_url: the API base URL.
+    :param api_key: the API key (never logged, never in ``repr``).
+    :param extras: the connection's extra fields (without any secret).
+    """
+
+    base_url: str
+    api_key: str = field(repr=False)
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+
+class RunsHook(BaseHook):
+    """Base hook of a run service.
+
+    :param conn_id: the Airflow connection id; defaults to the service's default connection.
+    :param retry: the retry policy for idempotent calls (and writes that provably did not land).
+    :param connect_timeout: seconds to establish a connection.
+    :param read_timeout: seconds to wait for response data.
+    """
+
+    service: ClassVar[str]
+    """Service name, e.g. ``inference_sh``."""
+    default_base_url: ClassVar[str]
+    """The public API base URL used when the connection has no host."""
+    supports_cancel: ClassVar[bool] = False
+    """Whether the service can cancel a run."""
+
+    def __init__(
+        self,
+        conn_id: str | None = None,
+        *,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.conn_id = conn_id or self.default_conn_name
+        self.retry = retry
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self._settings: ServiceSettings | None = None
+        self._async_transport: AsyncTransport | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(conn_id={self.conn_id!r})"
+
+    # -- connection settings -------------------------------------------------------------
+    def settings_from_connection(self, conn: Any, extras: Mapping[str, Any]) -> ServiceSettings:
+        """Read base URL, key and extras from a connection; services may add checks."""
+        host = (conn.host or "").strip()
+        if host and not host.startswith(("http://", "https://")):
+            host = f"https://{host}"
+        if host and conn.port and f":{conn.port}" not in host:
+            host = f"{host}:{conn.port}"
+        if host and conn.schema:
+            host = f"{host.rstrip('/')}/{conn.schema.strip('/')}"
+        api_key = conn.password or ""
+        if not api_key:
+            raise ValueError(
+                f"Connection {self.conn_id!r} has no API key: set the connection's password field."
+            )
+        base_url = (host or self.default_base_url).rstrip("/")
+        return ServiceSettings(base_url=base_url, api_key=api_key, extras=extras)
+
+    @property
+    def settings(self) -> ServiceSettings:
+        """The connection's settings, read once (sync)."""
+        if self._settings is None:
+            conn = self.get_connection(self.conn_id)
+            self._settings = self.settings_from_connection(conn, conn.extra_dejson)
+        return self._settings
+
+    async def asettings(self) -> ServiceSettings:
+        """The connection's settings, read once without blocking the event loop."""
+        if self._settings is None:
+            conn = await get_async_connection(self.conn_id, hook=self)
+            extras = await get_async_extra_dejson(conn)
+            self._settings = self.settings_from_connection(conn, extras)
+        return self._settings
+
+    def auth_headers(self, api_key: str) -> dict[str, str]:
+        """Headers that authenticate a request (service-specific)."""
+        return {"Authorization": f"Bearer {api_key}"}
+
+    def error_parser(self, status_code: int, body: Any, text: str) -> tuple[str | None, str | None]:
+        """Extract the service's message and code from an error body."""
+        return default_error_parser(status_code, body, text)
+
+    def transport_config(self, settings: ServiceSettings) -> TransportConfig:
+        """Build the transport settings for this service."""
+        return TransportConfig(
+            service=self.service,
+            base_url=settings.base_url,
+            auth_headers=self.auth_headers(settings.api_key),
+            secrets=(settings.api_key,),
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            retry=self.retry,
+            error_parser=self.error_parser,
+        )
+
+    @cached_property
+    def transport(self) -> SyncTransport:
+        """The blocking transport (one ``requests.Session`` per hook)."""
+        return SyncTransport(self.transport_config(self.settings))
+
+    async def atransport(self) -> AsyncTransport:
+        """The async transport on the event loop's shared session."""
+        if self._async_transport is None:
+            self._async_transport = AsyncTransport(self.transport_config(await self.asettings()))
+        return self._async_transport
+
+    def get_conn(self) -> SyncTransport:
+        """Return the blocking transport."""
+        return self.transport
+
+    # -- sending ------------------------------------------------------------------------
+    def send(self, request: ApiRequest) -> ApiResponse:
+        """Send a request through the blocking transport."""
+        return self.transport.send(request)
+
+    async def asend(self, request: ApiRequest) -> ApiResponse:
+        """Send a request through the async transport."""
+        return await (await self.atransport()).send(request)
+
+    # -- the run interface ------------------------------------------------------------------
+    def run_url(self, run_id: str) -> str:
+        """A URL that shows the run (used in errors, logs and the extra link)."""
+        template = self.settings.extras.get("run_url_template")
+        if template:
+            return str(template).format(run_id=run_id)
+        return self.default_run_url(self.settings.base_url, run_id)
+
+    def default_run_url(self, base_url: str, run_id: str) -> str:
+        """The run URL when the connection gives no ``run_url_template``."""
+        raise NotImplementedError
+
+    def get_status(self, run_id: str) -> RunStatus:
+        """Poll the run's status (blocking)."""
+        raise NotImplementedError
+
+    async def aget_status(self, run_id: str) -> RunStatus:
+        """Poll the run's status (async)."""
+        raise NotImplementedError
+
+    def cancel_run(self, run_id: str) -> None:
+        """Cancel the run (blocking); a no-op where the service cannot cancel."""
+        raise NotImplementedError
+
+    async def acancel_run(self, run_id: str) -> None:
+        """Cancel the run (async); a no-op where the service cannot cancel."""
+        raise NotImplementedError
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Make one cheap authenticated call; return ``(ok, message)`` as Airflow's UI expects."""
+        try:
+            self.check_connection()
+        except (RunsApiError, ValueError) as exc:
+            return False, str(exc)
+        return True, f"Connection to {self.service} works."
+
+    def check_connection(self) -> None:
+        """The cheap authenticated call behind :meth:`test_connection`."""
+        raise NotImplementedError

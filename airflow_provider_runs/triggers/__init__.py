@@ -1,0 +1,1 @@
+"""Triggers: one generic run-status waiter for every service."""

@@ -1,0 +1,217 @@
+"""The generic deferrable waiter: polls a run until it ends, then yields exactly one event.
+
+One trigger class serves every service: the service is named by its hook class path, and the
+hook's :meth:`~airflow_provider_runs.hooks.base.RunsHook.aget_status` does the mapping. The
+serialized kwargs are primitives only (no secret: the hook reads the key from the connection
+inside the triggerer), and the deadline is an absolute UNIX time, so a restarted or moved
+trigger keeps the original clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_runs.core.errors import RunsApiError
+from airflow_provider_runs.core.retry import NO_RETRY, RetryPolicy
+from airflow_provider_runs.core.states import RunState, RunStatus
+from airflow_provider_runs.hooks.base import RunsHook
+
+EVENT_STATUS = "status"
+"""The run reached a terminal state (or one of ``stop_on_states``)."""
+EVENT_TIMEOUT = "timeout"
+"""The deadline passed while the run was still going."""
+EVENT_ERROR = "error"
+"""Polling failed for good: a non-retryable error or too many consecutive failures."""
+
+MIN_POLL_INTERVAL = 0.01
+
+
+def load_hook_class(path: str) -> type[RunsHook]:
+    """Import a hook class by dotted path, accepting only :class:`RunsHook` subclasses."""
+    from airflow.utils.module_loading import import_string
+
+    hook_class = import_string(path)
+    if not isinstance(hook_class, type) or not issubclass(hook_class, RunsHook):
+        raise TypeError(f"{path} is not a RunsHook subclass")
+    return hook_class
+
+
+def class_path(cls: type) -> str:
+    """The dotted import path of a class."""
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+class RunStatusTrigger(BaseTrigger):
+    """Wait for a remote run to reach a terminal state, asynchronously, in the triggerer.
+
+    :param hook_class: dotted path of the service's hook class (a ``RunsHook`` subclass).
+    :param conn_id: the Airflow connection id of the service.
+    :param run_id: the remote run's id.
+    :param poll_interval: seconds between two status polls.
+    :param deadline: absolute UNIX time after which a ``timeout`` event is yielded; ``None``
+        waits forever.
+    :param cancel_on_kill: cancel the remote run when a user kills the task (marks it failed or
+        clears it), where the service can cancel. Never on triggerer shutdown or restart.
+    :param max_consecutive_failures: transient polling failures (429, 5xx, timeouts, resets)
+        are ridden out with backoff; this many in a row yield an ``error`` event.
+    :param stop_on_states: non-terminal :class:`RunState` names that also end the wait (for
+        example ``["NEEDS_ACTION"]`` when the operator must act on a paused run).
+    :param hook_params: extra primitive keyword arguments for the hook's constructor.
+    :param run_url: the run's URL, quoted in event messages.
+    """
+
+    def __init__(
+        self,
+        *,
+        hook_class: str,
+        conn_id: str,
+        run_id: str,
+        poll_interval: float = 5.0,
+        deadline: float | None = None,
+        cancel_on_kill: bool = False,
+        max_consecutive_failures: int = 10,
+        stop_on_states: list[str] | None = None,
+        hook_params: dict[str, Any] | None = None,
+        run_url: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.hook_class = hook_class
+        self.conn_id = conn_id
+        self.run_id = run_id
+        self.poll_interval = float(poll_interval)
+        self.deadline = float(deadline) if deadline is not None else None
+        self.cancel_on_kill = bool(cancel_on_kill)
+        self.max_consecutive_failures = int(max_consecutive_failures)
+        self.stop_on_states = list(stop_on_states or [])
+        self.hook_params = dict(hook_params or {})
+        self.run_url = run_url
+        self._hook: RunsHook | None = None
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Class path and primitive kwargs; never a secret."""
+        return (
+            class_path(type(self)),
+            {
+                "hook_class": self.hook_class,
+                "conn_id": self.conn_id,
+                "run_id": self.run_id,
+                "poll_interval": self.poll_interval,
+                "deadline": self.deadline,
+                "cancel_on_kill": self.cancel_on_kill,
+                "max_consecutive_failures": self.max_consecutive_failures,
+                "stop_on_states": list(self.stop_on_states),
+                "hook_params": dict(self.hook_params),
+                "run_url": self.run_url,
+            },
+        )
+
+    @property
+    def hook(self) -> RunsHook:
+        """The service hook, without internal retries: this trigger's loop retries."""
+        if self._hook is None:
+            hook_class = load_hook_class(self.hook_class)
+            self._hook = hook_class(self.conn_id, retry=NO_RETRY, **self.hook_params)
+        return self._hook
+
+    def _event(self, kind: str, message: str, status: RunStatus | None = None) -> TriggerEvent:
+        return TriggerEvent(
+            {
+                "event": kind,
+                "run_id": self.run_id,
+                "status": status.to_dict() if status else None,
+                "message": message,
+                "run_url": self.run_url,
+            }
+        )
+
+    def _remaining(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.time()
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll until the run ends, the deadline passes, or polling fails for good."""
+        stop_states = {RunState(s) for s in self.stop_on_states}
+        backoff = RetryPolicy(initial_backoff=self.poll_interval, max_backoff=max(60.0, self.poll_interval))
+        failures = 0
+        last: RunStatus | None = None
+        warned_unknown = False
+        while True:
+            remaining = self._remaining()
+            if remaining is not None and remaining <= 0:
+                yield self._event(EVENT_TIMEOUT, self._timeout_message(last), last)
+                return
+            try:
+                status = await self.hook.aget_status(self.run_id)
+            except RunsApiError as exc:
+                if not exc.retryable:
+                    yield self._event(EVENT_ERROR, f"Polling run {self.run_id} failed: {exc}", last)
+                    return
+                failures += 1
+                if failures >= self.max_consecutive_failures:
+                    message = f"Polling run {self.run_id} failed {failures} times in a row; last error: {exc}"
+                    yield self._event(EVENT_ERROR, message, last)
+                    return
+                delay = max(backoff.backoff(failures, exc.retry_after), self.poll_interval / 10)
+                self.log.warning(
+                    "Polling run %s failed (%d in a row), next try in %.1fs: %s",
+                    self.run_id,
+                    failures,
+                    delay,
+                    exc,
+                )
+                await self._sleep(delay)
+                continue
+            except Exception as exc:  # never let the trigger die without an event
+                yield self._event(
+                    EVENT_ERROR, f"Polling run {self.run_id} failed: {type(exc).__name__}: {exc}", last
+                )
+                return
+            failures = 0
+            last = status
+            if status.state.is_terminal or status.state in stop_states:
+                yield self._event(EVENT_STATUS, f"Run {self.run_id} is {status.state.value}", status)
+                return
+            if status.state is RunState.UNKNOWN and not warned_unknown:
+                warned_unknown = True
+                self.log.warning(
+                    "Run %s has a status this provider does not know (%r); still waiting until it ends "
+                    "or the deadline passes.",
+                    self.run_id,
+                    status.raw_status,
+                )
+            await self._sleep(max(self.poll_interval, MIN_POLL_INTERVAL))
+
+    async def _sleep(self, seconds: float) -> None:
+        remaining = self._remaining()
+        if remaining is not None:
+            seconds = min(seconds, max(0.0, remaining))
+        await asyncio.sleep(seconds)
+
+    def _timeout_message(self, last: RunStatus | None) -> str:
+        text = f"Run {self.run_id} did not finish before the deadline"
+        if last is not None:
+            text += f"; last status {last.raw_status!r} ({last.state.value})"
+            note = last.details.get("note")
+            if note:
+                text += f"; {note}"
+        return text
+
+    async def on_kill(self) -> None:
+        """Cancel the remote run when a user killed the task and ``cancel_on_kill`` is set.
+
+        Airflow 3.3+ calls this only on a user action (mark failed/success, clear), never on a
+        triggerer restart. Idempotent: cancelling a finished run is not an error.
+        """
+        if not self.cancel_on_kill:
+            self.log.info("Task killed; run %s keeps going (cancel_on_kill=False).", self.run_id)
+            return
+        hook = self.hook
+        if not hook.supports_cancel:
+            self.log.info("Task killed; %s cannot cancel, run %s keeps going.", hook.service, self.run_id)
+            return
+        self.log.info("Task killed by a user: cancelling run %s.", self.run_id)
+        await asyncio.wait_for(hook.acancel_run(self.run_id), timeout=25)
