@@ -10,25 +10,15 @@ trigger keeps the original clock.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_runs.core.errors import RunsApiError
-from airflow_provider_runs.core.retry import NO_RETRY, RetryPolicy
-from airflow_provider_runs.core.states import RunState, RunStatus
+from airflow_provider_runs.core.retry import NO_RETRY
+from airflow_provider_runs.core.states import RunState
+from airflow_provider_runs.core.waiting import RunWaiter
 from airflow_provider_runs.hooks.base import RunsHook
-
-EVENT_STATUS = "status"
-"""The run reached a terminal state (or one of ``stop_on_states``)."""
-EVENT_TIMEOUT = "timeout"
-"""The deadline passed while the run was still going."""
-EVENT_ERROR = "error"
-"""Polling failed for good: a non-retryable error or too many consecutive failures."""
-
-MIN_POLL_INTERVAL = 0.01
 
 
 def load_hook_class(path: str) -> type[RunsHook]:
@@ -118,87 +108,30 @@ class RunStatusTrigger(BaseTrigger):
             self._hook = hook_class(self.conn_id, retry=NO_RETRY, **self.hook_params)
         return self._hook
 
-    def _event(self, kind: str, message: str, status: RunStatus | None = None) -> TriggerEvent:
-        return TriggerEvent(
-            {
-                "event": kind,
-                "run_id": self.run_id,
-                "status": status.to_dict() if status else None,
-                "message": message,
-                "run_url": self.run_url,
-            }
-        )
-
-    def _remaining(self) -> float | None:
-        return None if self.deadline is None else self.deadline - time.time()
-
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until the run ends, the deadline passes, or polling fails for good."""
-        stop_states = {RunState(s) for s in self.stop_on_states}
-        backoff = RetryPolicy(initial_backoff=self.poll_interval, max_backoff=max(60.0, self.poll_interval))
-        failures = 0
-        last: RunStatus | None = None
-        warned_unknown = False
+        waiter = RunWaiter(
+            self.run_id,
+            poll_interval=self.poll_interval,
+            deadline=self.deadline,
+            max_consecutive_failures=self.max_consecutive_failures,
+            stop_on_states=tuple(RunState(s) for s in self.stop_on_states),
+            run_url=self.run_url,
+            log=self.log,
+        )
         while True:
-            remaining = self._remaining()
-            if remaining is not None and remaining <= 0:
-                yield self._event(EVENT_TIMEOUT, self._timeout_message(last), last)
+            event = waiter.check_deadline()
+            if event is not None:
+                yield TriggerEvent(event)
                 return
             try:
-                status = await self.hook.aget_status(self.run_id)
-            except RunsApiError as exc:
-                if not exc.retryable:
-                    yield self._event(EVENT_ERROR, f"Polling run {self.run_id} failed: {exc}", last)
-                    return
-                failures += 1
-                if failures >= self.max_consecutive_failures:
-                    message = f"Polling run {self.run_id} failed {failures} times in a row; last error: {exc}"
-                    yield self._event(EVENT_ERROR, message, last)
-                    return
-                delay = max(backoff.backoff(failures, exc.retry_after), self.poll_interval / 10)
-                self.log.warning(
-                    "Polling run %s failed (%d in a row), next try in %.1fs: %s",
-                    self.run_id,
-                    failures,
-                    delay,
-                    exc,
-                )
-                await self._sleep(delay)
-                continue
-            except Exception as exc:  # never let the trigger die without an event
-                yield self._event(
-                    EVENT_ERROR, f"Polling run {self.run_id} failed: {type(exc).__name__}: {exc}", last
-                )
+                step = waiter.on_status(await self.hook.aget_status(self.run_id))
+            except Exception as exc:  # every failure becomes an event or a retry, never a crash
+                step = waiter.on_error(exc)
+            if step.event is not None:
+                yield TriggerEvent(step.event)
                 return
-            failures = 0
-            last = status
-            if status.state.is_terminal or status.state in stop_states:
-                yield self._event(EVENT_STATUS, f"Run {self.run_id} is {status.state.value}", status)
-                return
-            if status.state is RunState.UNKNOWN and not warned_unknown:
-                warned_unknown = True
-                self.log.warning(
-                    "Run %s has a status this provider does not know (%r); still waiting until it ends "
-                    "or the deadline passes.",
-                    self.run_id,
-                    status.raw_status,
-                )
-            await self._sleep(max(self.poll_interval, MIN_POLL_INTERVAL))
-
-    async def _sleep(self, seconds: float) -> None:
-        remaining = self._remaining()
-        if remaining is not None:
-            seconds = min(seconds, max(0.0, remaining))
-        await asyncio.sleep(seconds)
-
-    def _timeout_message(self, last: RunStatus | None) -> str:
-        text = f"Run {self.run_id} did not finish before the deadline"
-        if last is not None:
-            text += f"; last status {last.raw_status!r} ({last.state.value})"
-            note = last.details.get("note")
-            if note:
-                text += f"; {note}"
-        return text
+            await asyncio.sleep(step.sleep)
 
     async def on_kill(self) -> None:
         """Cancel the remote run when a user killed the task and ``cancel_on_kill`` is set.

@@ -1,0 +1,145 @@
+"""The waiting rules, shared by the trigger (async) and the operators' worker path (sync).
+
+:class:`RunWaiter` holds no I/O: the caller polls, reports what it saw, and gets back either
+the single final event or how long to sleep. Both paths therefore end runs, ride out errors
+and apply the deadline identically.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_runs.core.errors import RunsApiError
+from airflow_provider_runs.core.retry import RetryPolicy
+from airflow_provider_runs.core.states import RunState, RunStatus
+
+EVENT_STATUS = "status"
+"""The run reached a terminal state (or one of ``stop_on_states``)."""
+EVENT_TIMEOUT = "timeout"
+"""The deadline passed while the run was still going."""
+EVENT_ERROR = "error"
+"""Polling failed for good: a non-retryable error or too many consecutive failures."""
+
+MIN_SLEEP = 0.01
+
+
+@dataclass(frozen=True)
+class Step:
+    """What to do after a poll: stop with ``event`` or sleep ``sleep`` seconds and poll again."""
+
+    event: dict[str, Any] | None = None
+    sleep: float = 0.0
+
+
+class RunWaiter:
+    """Decide, poll after poll, whether a run's wait is over.
+
+    :param run_id: the remote run's id.
+    :param poll_interval: seconds between polls.
+    :param deadline: absolute UNIX time of the deadline, or ``None``.
+    :param max_consecutive_failures: transient failures in a row before giving up.
+    :param stop_on_states: non-terminal states that also end the wait.
+    :param run_url: the run's URL, carried in events.
+    :param log: where warnings go.
+    """
+
+    def __init__(
+        self,
+        run_id: str,
+        *,
+        poll_interval: float,
+        deadline: float | None,
+        max_consecutive_failures: int = 10,
+        stop_on_states: tuple[RunState, ...] | frozenset[RunState] = (),
+        run_url: str | None = None,
+        log: logging.Logger | logging.LoggerAdapter | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.poll_interval = max(float(poll_interval), MIN_SLEEP)
+        self.deadline = deadline
+        self.max_consecutive_failures = max(1, int(max_consecutive_failures))
+        self.stop_on_states = frozenset(stop_on_states)
+        self.run_url = run_url
+        self.log = log or logging.getLogger(__name__)
+        self.failures = 0
+        self.last: RunStatus | None = None
+        self._warned_unknown = False
+        self._backoff = RetryPolicy(
+            initial_backoff=self.poll_interval, max_backoff=max(60.0, self.poll_interval)
+        )
+
+    def event(self, kind: str, message: str) -> dict[str, Any]:
+        """Build the final event payload (primitives only)."""
+        return {
+            "event": kind,
+            "run_id": self.run_id,
+            "status": self.last.to_dict() if self.last else None,
+            "message": message,
+            "run_url": self.run_url,
+        }
+
+    def remaining(self) -> float | None:
+        """Seconds until the deadline (``None`` without one)."""
+        return None if self.deadline is None else self.deadline - time.time()
+
+    def check_deadline(self) -> dict[str, Any] | None:
+        """Return the timeout event when the deadline has passed."""
+        remaining = self.remaining()
+        if remaining is not None and remaining <= 0:
+            return self.event(EVENT_TIMEOUT, self._timeout_message())
+        return None
+
+    def on_status(self, status: RunStatus) -> Step:
+        """Report a successful poll."""
+        self.failures = 0
+        self.last = status
+        if status.state.is_terminal or status.state in self.stop_on_states:
+            return Step(event=self.event(EVENT_STATUS, f"Run {self.run_id} is {status.state.value}"))
+        if status.state is RunState.UNKNOWN and not self._warned_unknown:
+            self._warned_unknown = True
+            self.log.warning(
+                "Run %s has a status this provider does not know (%r); still waiting until it ends "
+                "or the deadline passes.",
+                self.run_id,
+                status.raw_status,
+            )
+        return Step(sleep=self._clip(self.poll_interval))
+
+    def on_error(self, exc: BaseException) -> Step:
+        """Report a failed poll: retry transient errors with backoff, give up on the rest."""
+        if not isinstance(exc, RunsApiError):
+            detail = f"{type(exc).__name__}: {exc}"
+            return Step(event=self.event(EVENT_ERROR, f"Polling run {self.run_id} failed: {detail}"))
+        if not exc.retryable:
+            return Step(event=self.event(EVENT_ERROR, f"Polling run {self.run_id} failed: {exc}"))
+        self.failures += 1
+        if self.failures >= self.max_consecutive_failures:
+            message = f"Polling run {self.run_id} failed {self.failures} times in a row; last error: {exc}"
+            return Step(event=self.event(EVENT_ERROR, message))
+        delay = max(self._backoff.backoff(self.failures, exc.retry_after), self.poll_interval / 10)
+        self.log.warning(
+            "Polling run %s failed (%d in a row), next try in %.1fs: %s",
+            self.run_id,
+            self.failures,
+            delay,
+            exc,
+        )
+        return Step(sleep=self._clip(delay))
+
+    def _clip(self, seconds: float) -> float:
+        remaining = self.remaining()
+        if remaining is not None:
+            seconds = min(seconds, max(0.0, remaining))
+        return max(seconds, 0.0)
+
+    def _timeout_message(self) -> str:
+        text = f"Run {self.run_id} did not finish before the deadline"
+        if self.last is not None:
+            text += f"; last status {self.last.raw_status!r} ({self.last.state.value})"
+            note = self.last.details.get("note")
+            if note:
+                text += f"; {note}"
+        return text

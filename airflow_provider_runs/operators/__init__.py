@@ -1,0 +1,1 @@
+"""Operators: create a remote run and wait for it (deferrable or in the worker)."""

@@ -1,0 +1,401 @@
+"""The reusable base of every run operator: reattach or submit once, wait, map the outcome.
+
+A service operator implements :meth:`BaseRunOperator.submit` (create the remote run),
+optionally :meth:`BaseRunOperator.find_submitted` (find a run an earlier try created when the
+service has no idempotency key) and :meth:`BaseRunOperator.build_manifest` (the small XCom
+result). Waiting, deferral, the deadline, reattachment, the extra link and the mapping from
+:class:`~airflow_provider_runs.core.states.RunState` to the task outcome live here, once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from functools import cached_property
+from typing import Any, ClassVar
+
+from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, conf
+
+from airflow_provider_runs.core.errors import AmbiguousWriteError, RunsApiError
+from airflow_provider_runs.core.states import RunState, RunStatus
+from airflow_provider_runs.core.waiting import EVENT_STATUS, EVENT_TIMEOUT, RunWaiter
+from airflow_provider_runs.hooks.base import RunsHook
+from airflow_provider_runs.links import RUN_ID_XCOM_KEY, RUN_URL_XCOM_KEY, RunLink
+from airflow_provider_runs.operators.run_record import (
+    RunRecord,
+    load_record,
+    save_record,
+    utcnow_iso,
+)
+from airflow_provider_runs.triggers.run_status import RunStatusTrigger, class_path
+
+DEFAULT_POLL_INTERVAL = 5.0
+RECONCILE_SKEW = timedelta(minutes=2)
+"""Clock skew allowed when looking up a run created by an ambiguous or crashed create call."""
+MAX_AMBIGUOUS_CREATES = 3
+DEFER_GRACE = 60.0
+"""Seconds Airflow's own deferral timeout waits past our deadline (a backstop only)."""
+
+
+def default_poll_interval() -> float:
+    """``[runs] default_poll_interval`` (seconds), 5 by default."""
+    return conf.getfloat("runs", "default_poll_interval", fallback=DEFAULT_POLL_INTERVAL)
+
+
+def to_seconds(value: timedelta | float | int | None, name: str) -> float | None:
+    """Normalize a duration argument to seconds, rejecting non-positive values."""
+    if value is None:
+        return None
+    seconds = value.total_seconds() if isinstance(value, timedelta) else value
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+        raise ValueError(f"{name} must be a positive number of seconds or a timedelta; got {value!r}")
+    return float(seconds)
+
+
+class RunFailedError(AirflowException):
+    """The remote run ended without success (failed, cancelled, timed out, or unreadable)."""
+
+
+class WaitArgumentsMixin:
+    """Checks for the waiting arguments shared by operators and sensors."""
+
+    @staticmethod
+    def check_wait_arguments(poll_interval: Any, timeout: Any, max_consecutive_failures: Any) -> None:
+        """Raise ``ValueError`` naming the bad argument."""
+        to_seconds(poll_interval, "poll_interval")
+        to_seconds(timeout, "timeout")
+        if (
+            isinstance(max_consecutive_failures, bool)
+            or not isinstance(max_consecutive_failures, int)
+            or max_consecutive_failures < 1
+        ):
+            raise ValueError(
+                f"max_consecutive_failures must be a positive integer; got {max_consecutive_failures!r}"
+            )
+
+
+class RunWaitMixin:
+    """What operators and sensors share: the hook, the trigger, the worker-side wait and the
+    mapping from a final :class:`RunStatus` to the task outcome (success is an allow-list)."""
+
+    hook_class: ClassVar[type[RunsHook]]
+    """The service's hook class."""
+    conn_id_field: ClassVar[str]
+    """Name of the connection argument (e.g. ``inference_sh_conn_id``)."""
+    poll_interval: float
+    cancel_on_kill: bool = False
+    max_consecutive_failures: int
+    _run_id: str | None = None
+
+    @property
+    def conn_id(self) -> str:
+        """The connection id argument's value."""
+        return getattr(self, self.conn_id_field)
+
+    @cached_property
+    def hook(self) -> RunsHook:
+        """The service hook."""
+        return self.hook_class(self.conn_id, **self.hook_params())
+
+    def hook_params(self) -> dict[str, Any]:
+        """Primitive extra keyword arguments for the hook (also sent to the trigger)."""
+        return {}
+
+    def build_manifest(self, context: Any, run_id: str, status: RunStatus | None) -> dict[str, Any]:
+        """The small XCom result of the task."""
+        return {
+            "run_id": run_id,
+            "status": status.state.value if status else None,
+            "url": self.run_url(run_id),
+        }
+
+    def stop_on_states(self) -> Sequence[RunState]:
+        """Non-terminal states that end the wait so :meth:`handle_status` can act on them."""
+        return ()
+
+    def handle_status(self, context: Any, run_id: str, status: RunStatus) -> dict[str, Any] | None:
+        """Turn a final status into the task outcome; return the manifest, or raise.
+
+        Success is an allow-list: only ``SUCCEEDED`` succeeds here; services with partial
+        success or paused runs override this and call ``super()`` for the rest.
+        """
+        if status.state is RunState.SUCCEEDED:
+            return self.build_manifest(context, run_id, status)
+        raise self.failure(run_id, status)
+
+    # -- shared machinery ------------------------------------------------------------------
+    def run_url(self, run_id: str) -> str:
+        """The run's URL."""
+        return self.hook.run_url(run_id)
+
+    def failure(self, run_id: str, status: RunStatus, what: str | None = None) -> RunFailedError:
+        """Build the task failure for a run that did not succeed."""
+        what = what or {
+            RunState.FAILED: "failed",
+            RunState.CANCELLED: "was cancelled",
+            RunState.PARTIAL: "finished with failures",
+            RunState.NEEDS_ACTION: "is waiting for an action",
+        }.get(status.state, f"ended as {status.state.value}")
+        text = f"{self.hook_class.service} run {run_id} {what} (status {status.raw_status!r})"
+        if status.message:
+            text += f": {status.message}"
+        return RunFailedError(f"{text}. Run: {self.run_url(run_id)}")
+
+    def status_from_event(self, event: Mapping[str, Any] | None) -> tuple[str, RunStatus]:
+        """Read a wait event; a timeout or a polling error fails the task with its message."""
+        if not event or "run_id" not in event:
+            raise RunFailedError(f"Waiting ended without a usable event: {event!r}")
+        run_id = str(event["run_id"])
+        self._run_id = run_id
+        kind = event.get("event")
+        if kind == EVENT_TIMEOUT:
+            raise RunFailedError(f"{event.get('message')}. Run: {self.run_url(run_id)}")
+        if kind != EVENT_STATUS or not event.get("status"):
+            raise RunFailedError(f"{event.get('message') or 'Waiting failed'}. Run: {self.run_url(run_id)}")
+        return run_id, RunStatus.from_dict(event["status"])
+
+    def make_trigger(self, run_id: str, deadline: float | None) -> RunStatusTrigger:
+        """The trigger that waits for ``run_id``."""
+        return RunStatusTrigger(
+            hook_class=class_path(self.hook_class),
+            conn_id=self.conn_id,
+            run_id=run_id,
+            poll_interval=self.poll_interval,
+            deadline=deadline,
+            cancel_on_kill=self.cancel_on_kill,
+            max_consecutive_failures=self.max_consecutive_failures,
+            stop_on_states=[s.value for s in self.stop_on_states()],
+            hook_params=self.hook_params(),
+            run_url=self.run_url(run_id),
+        )
+
+    def poll_until_done(self, run_id: str, deadline: float | None) -> dict[str, Any]:
+        """The worker-side wait: the trigger's rules, with blocking sleeps."""
+        waiter = RunWaiter(
+            run_id,
+            poll_interval=self.poll_interval,
+            deadline=deadline,
+            max_consecutive_failures=self.max_consecutive_failures,
+            stop_on_states=tuple(self.stop_on_states()),
+            run_url=self.run_url(run_id),
+            log=self.log,
+        )
+        while True:
+            event = waiter.check_deadline()
+            if event is not None:
+                return event
+            try:
+                step = waiter.on_status(self.hook.get_status(run_id))
+            except Exception as exc:
+                step = waiter.on_error(exc)
+            if step.event is not None:
+                return step.event
+            time.sleep(step.sleep)
+
+
+class BaseRunOperator(RunWaitMixin, WaitArgumentsMixin, BaseOperator):
+    """Create a remote run once and wait for it; the base of every service operator.
+
+    :param wait_for_completion: wait for the run to end (default). When ``False`` the task
+        returns right after the run is created.
+    :param deferrable: wait in the triggerer instead of holding a worker slot; defaults to
+        ``[operators] default_deferrable``.
+    :param poll_interval: seconds between status polls (default ``[runs] default_poll_interval``, 5).
+    :param timeout: the longest time to wait for the run (seconds or ``timedelta``), measured
+        from the first wait of this try; ``None`` waits forever.
+    :param cancel_on_kill: cancel the remote run when the task is killed (worker ``on_kill``, or a
+        user marking a deferred task failed), where the service can cancel.
+    :param max_consecutive_failures: transient polling failures in a row before the task fails.
+    """
+
+    operator_extra_links = (RunLink(),)
+    ui_color = "#e8f4fd"
+
+    def __init__(
+        self,
+        *,
+        wait_for_completion: bool = True,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: timedelta | float | None = None,
+        timeout: timedelta | float | None = None,
+        cancel_on_kill: bool = True,
+        max_consecutive_failures: int = 10,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        poll_interval = default_poll_interval() if poll_interval is None else poll_interval
+        self.check_wait_arguments(poll_interval, timeout, max_consecutive_failures)
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.poll_interval = to_seconds(poll_interval, "poll_interval")
+        self.timeout = to_seconds(timeout, "timeout")
+        self.cancel_on_kill = cancel_on_kill
+        self.max_consecutive_failures = max_consecutive_failures
+        self._run_id: str | None = None
+
+    def validate_arguments(self) -> None:
+        """Check the (rendered) arguments before any HTTP call; raise ``ValueError``."""
+
+    def submit(self, context: Any) -> str:
+        """Create the remote run; return its id."""
+        raise NotImplementedError
+
+    def find_submitted(self, context: Any, since: datetime) -> str | None:
+        """Find a run this task instance created at or after ``since`` (services without an
+        idempotency key); ``None`` when there is none or the service has its own key."""
+        return None
+
+    def execute(self, context: Any) -> Any:
+        """Validate, reattach or submit, then wait (deferred or here) and map the outcome."""
+        self.validate_arguments()
+        run_id, reattached = self.reattach_or_submit(context)
+        return self.wait(context, run_id, reattached=reattached)
+
+    def reattach_or_submit(self, context: Any, *, force_new: bool = False) -> tuple[str, bool]:
+        """Reuse the run an earlier try created when it can still deliver; else create one."""
+        try_number = _try_number(context)
+        record = None if force_new else load_record(context)
+        if record is not None:
+            run_id = record.run_id
+            if run_id is None:
+                run_id = self.find_submitted(context, record.submitted_datetime - RECONCILE_SKEW)
+                if run_id:
+                    self.log.info(
+                        "Found run %s created by try %s before it crashed.", run_id, record.try_number
+                    )
+            if run_id and self._can_reattach(run_id):
+                self.log.info(
+                    "Reattaching to run %s (created by try %s): %s",
+                    run_id,
+                    record.try_number,
+                    self.run_url(run_id),
+                )
+                save_record(context, RunRecord(run_id, record.submitted_at, record.try_number))
+                self._publish(context, run_id)
+                return run_id, True
+        elif not force_new and try_number > 1 and load_record(context) is None:
+            run_id = self.find_submitted(context, _earliest_start(context) - RECONCILE_SKEW)
+            if run_id and self._can_reattach(run_id):
+                self.log.info("Reattaching to run %s found at the service: %s", run_id, self.run_url(run_id))
+                self._publish(context, run_id)
+                return run_id, True
+        submitted_at = utcnow_iso()
+        save_record(context, RunRecord(None, submitted_at, try_number))
+        run_id = self._submit_once(context, datetime.fromisoformat(submitted_at))
+        save_record(context, RunRecord(run_id, submitted_at, try_number))
+        self.log.info("Created run %s: %s", run_id, self.run_url(run_id))
+        self._publish(context, run_id)
+        return run_id, False
+
+    def _submit_once(self, context: Any, submitted_at: datetime) -> str:
+        """Create the run; after an ambiguous failure, look it up before creating again."""
+        for attempt in range(1, MAX_AMBIGUOUS_CREATES + 1):
+            try:
+                return self.submit(context)
+            except AmbiguousWriteError as exc:
+                found = self.find_submitted(context, submitted_at - RECONCILE_SKEW)
+                if found:
+                    self.log.warning("Create call failed ambiguously (%s) but the run exists: %s", exc, found)
+                    return found
+                if attempt == MAX_AMBIGUOUS_CREATES:
+                    raise
+                self.log.warning("Create call failed (%s) and no run was created; creating again.", exc)
+        raise AssertionError("unreachable")
+
+    def _can_reattach(self, run_id: str) -> bool:
+        """A run can be reattached while it is going or once it succeeded."""
+        try:
+            status = self.hook.get_status(run_id)
+        except RunsApiError as exc:
+            self.log.warning("Cannot read earlier run %s (%s); creating a new one.", run_id, exc)
+            return False
+        if status.state.is_terminal and status.state not in (RunState.SUCCEEDED, RunState.PARTIAL):
+            self.log.info("Earlier run %s ended as %s; creating a new one.", run_id, status.state.value)
+            return False
+        return True
+
+    def _publish(self, context: Any, run_id: str) -> None:
+        self._run_id = run_id
+        ti = context["ti"]
+        ti.xcom_push(key=RUN_ID_XCOM_KEY, value=run_id)
+        ti.xcom_push(key=RUN_URL_XCOM_KEY, value=self.run_url(run_id))
+
+    def wait(
+        self, context: Any, run_id: str, *, reattached: bool = False, deadline: float | None = None
+    ) -> Any:
+        """Wait for the run (deferred or here) and return :meth:`handle_status`'s manifest."""
+        if not self.wait_for_completion:
+            return self.build_manifest(context, run_id, None)
+        if deadline is None and self.timeout is not None:
+            deadline = time.time() + self.timeout
+        if self.deferrable:
+            self.defer(
+                trigger=self.make_trigger(run_id, deadline),
+                method_name="execute_complete",
+                kwargs={"reattached": reattached, "deadline": deadline},
+                timeout=None if deadline is None else timedelta(seconds=deadline - time.time() + DEFER_GRACE),
+            )
+        event = self.poll_until_done(run_id, deadline)
+        return self.complete(context, event, reattached=reattached, deadline=deadline)
+
+    def execute_complete(
+        self,
+        context: Any,
+        event: Mapping[str, Any] | None = None,
+        reattached: bool = False,
+        deadline: float | None = None,
+    ) -> Any:
+        """Resume after the trigger's event."""
+        return self.complete(context, event, reattached=reattached, deadline=deadline)
+
+    def complete(
+        self,
+        context: Any,
+        event: Mapping[str, Any] | None,
+        *,
+        reattached: bool = False,
+        deadline: float | None = None,
+    ) -> Any:
+        """Map a wait event (from the trigger or the worker loop) to the task outcome."""
+        run_id, status = self.status_from_event(event)
+        if status.state is RunState.CANCELLED and reattached and self.wait_for_completion:
+            # A user clear starts the new try ~1 s before the old trigger's on_kill cancels the
+            # run this try reattached to: that cancel was not meant for the new try.
+            self.log.warning(
+                "Reattached run %s was cancelled (by the previous try's kill); creating a new run.", run_id
+            )
+            new_run_id, _ = self.reattach_or_submit(context, force_new=True)
+            return self.wait(context, new_run_id, reattached=False, deadline=deadline)
+        return self.handle_status(context, run_id, status)
+
+    def on_kill(self) -> None:
+        """Cancel the remote run when the worker-side task is killed and ``cancel_on_kill``."""
+        if not self._run_id:
+            return
+        if not self.cancel_on_kill or not self.hook.supports_cancel:
+            self.log.info("Task killed; run %s keeps going: %s", self._run_id, self.run_url(self._run_id))
+            return
+        self.log.info("Task killed: cancelling run %s.", self._run_id)
+        try:
+            self.hook.cancel_run(self._run_id)
+        except RunsApiError as exc:
+            self.log.warning("Cancelling run %s failed: %s", self._run_id, exc)
+
+
+def _try_number(context: Any) -> int:
+    ti = context.get("ti") if hasattr(context, "get") else None
+    try:
+        return int(getattr(ti, "try_number", 1) or 1)
+    except (TypeError, ValueError):
+        return 1
+
+
+def _earliest_start(context: Any) -> datetime:
+    """Earliest time an earlier try can have created a run (no state store: Airflow < 3.3)."""
+    dag_run = context.get("dag_run") if hasattr(context, "get") else None
+    for attr in ("start_date", "run_after", "logical_date", "queued_at"):
+        value = getattr(dag_run, attr, None)
+        if isinstance(value, datetime):
+            return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return datetime.now(timezone.utc) - timedelta(days=1)

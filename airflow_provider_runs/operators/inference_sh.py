@@ -1,0 +1,187 @@
+"""Run an inference.sh app task from Airflow."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from airflow_provider_runs.core.states import RunStatus
+from airflow_provider_runs.hooks.inference_sh import (
+    STATUS_NUMBERINGS,
+    InferenceShHook,
+    StatusNumbering,
+    validate_run_request,
+)
+from airflow_provider_runs.operators.base import BaseRunOperator
+from airflow_provider_runs.outputs import write_json
+
+
+class InferenceShTaskOperator(BaseRunOperator):
+    """Run an app on inference.sh and wait for its task to finish.
+
+    The task returns a small manifest: ``{"task_id", "status", "output" | "output_path",
+    "session_id", "url", "app"}``. Chain a session across tasks with ``session="new"`` in the
+    first task and ``session="{{ ti.xcom_pull(task_ids='first')['session_id'] }}"`` in the next.
+
+    inference.sh has no idempotency key: a retried task finds the task its earlier try created
+    (through the task state store on Airflow 3.3+, or by listing tasks with the same input) and
+    waits for it instead of running the app twice.
+
+    :param app: the app reference ``namespace/name@version`` (optionally ``:function``). Templated.
+    :param input: the app input, a JSON object. Templated.
+    :param inference_sh_conn_id: the connection id (default ``inference_sh_default``).
+    :param app_id: the app id, an alternative to ``app``.
+    :param version_id: the app version id, with ``app_id``.
+    :param function: entry point of a multi-function app. Templated.
+    :param setup: setup parameters (affect worker warmth). Templated.
+    :param infra: ``cloud`` (default on the service), ``private`` or ``private_first``.
+    :param workers: pin the task to these worker ids (private infra). Templated.
+    :param webhook: URL the service POSTs to when the task ends (a hint only; the task still polls).
+        Templated.
+    :param session: ``"new"`` to start a session, or an existing session id. Templated.
+    :param session_timeout: idle timeout of a new session, 1-3600 s; only with ``session="new"``.
+    :param run_at: schedule the task for later (RFC 3339 or datetime). Templated.
+    :param metadata: the service's automation metadata object. Templated.
+    :param output_path: where to write the task output as JSON (local path or object-storage
+        URL, e.g. ``s3://bucket/key.json``); the manifest then holds the path instead of the
+        output. Templated.
+    :param status_numbering: overrides the connection's ``status_numbering`` (``auto``,
+        ``legacy``, ``current``).
+    :param wait_for_completion: see :class:`~airflow_provider_runs.operators.base.BaseRunOperator`.
+    :param deferrable: see the base operator.
+    :param poll_interval: see the base operator.
+    :param timeout: see the base operator.
+    :param cancel_on_kill: see the base operator (inference.sh can cancel; default ``True``).
+    """
+
+    hook_class = InferenceShHook
+    conn_id_field = "inference_sh_conn_id"
+    template_fields: Sequence[str] = (
+        "app",
+        "input",
+        "function",
+        "setup",
+        "workers",
+        "webhook",
+        "session",
+        "run_at",
+        "metadata",
+        "output_path",
+    )
+    template_fields_renderers = {"input": "json", "setup": "json", "metadata": "json"}
+
+    def __init__(
+        self,
+        *,
+        app: str | None = None,
+        input: Mapping[str, Any] | str | None = None,
+        inference_sh_conn_id: str = InferenceShHook.default_conn_name,
+        app_id: str | None = None,
+        version_id: str | None = None,
+        function: str | None = None,
+        setup: Mapping[str, Any] | None = None,
+        infra: str | None = None,
+        workers: Sequence[str] | None = None,
+        webhook: str | None = None,
+        session: str | None = None,
+        session_timeout: int | None = None,
+        run_at: str | datetime | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        output_path: str | None = None,
+        status_numbering: StatusNumbering | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if status_numbering is not None and status_numbering not in STATUS_NUMBERINGS:
+            raise ValueError(f"status_numbering must be one of {STATUS_NUMBERINGS}; got {status_numbering!r}")
+        self.app = app
+        self.input = {} if input is None else input
+        self.inference_sh_conn_id = inference_sh_conn_id
+        self.app_id = app_id
+        self.version_id = version_id
+        self.function = function
+        self.setup = setup
+        self.infra = infra
+        self.workers = workers
+        self.webhook = webhook
+        self.session = session
+        self.session_timeout = session_timeout
+        self.run_at = run_at
+        self.metadata = metadata
+        self.output_path = output_path
+        self.status_numbering = status_numbering
+
+    def hook_params(self) -> dict[str, Any]:
+        """Pass the numbering override to the hook (and the trigger)."""
+        return {"status_numbering": self.status_numbering} if self.status_numbering else {}
+
+    def _input(self) -> Any:
+        value = self.input
+        if isinstance(value, str):  # a template rendered to JSON text
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise ValueError("input must be a JSON object; got a string that is not JSON") from None
+        return value
+
+    def _request_kwargs(self) -> dict[str, Any]:
+        return {
+            "app_id": self.app_id,
+            "version_id": self.version_id,
+            "function": self.function or None,
+            "setup": self.setup,
+            "infra": self.infra,
+            "workers": self.workers,
+            "webhook": self.webhook or None,
+            "session": self.session or None,
+            "session_timeout": self.session_timeout,
+            "run_at": self.run_at or None,
+            "metadata": self.metadata,
+        }
+
+    def validate_arguments(self) -> None:
+        """Check every argument locally, naming the bad one."""
+        validate_run_request(app=self.app, input=self._input(), **self._request_kwargs())
+
+    def submit(self, context: Any) -> str:
+        """``POST /run?wait=false``."""
+        task = self.hook.run_task(self.app, self._input(), **self._request_kwargs())
+        task_id = task.get("id")
+        if not task_id:
+            raise ValueError(f"inference.sh created a task without an id: {sorted(task)}")
+        return str(task_id)
+
+    def find_submitted(self, context: Any, since: datetime) -> str | None:
+        """The newest task with exactly this input created since ``since``."""
+        task = self.hook.find_task(self._input(), created_after=since, app=self.app)
+        return str(task["id"]) if task else None
+
+    def build_manifest(self, context: Any, run_id: str, status: RunStatus | None) -> dict[str, Any]:
+        """Read the full task once and return the manifest (output inline or written to a file)."""
+        return task_manifest(
+            self.hook, run_id, status, output_path=self.output_path, app=self.app or self.app_id
+        )
+
+
+def task_manifest(
+    hook: InferenceShHook, run_id: str, status: RunStatus | None, *, output_path: str | None, app: str | None
+) -> dict[str, Any]:
+    """The XCom manifest of a task: id, status, output (or the path it was written to), session, URL.
+
+    Without a final ``status`` (``wait_for_completion=False``) the output is not read or written.
+    """
+    task = hook.get_task(run_id)
+    manifest: dict[str, Any] = {
+        "task_id": run_id,
+        "status": (status.details.get("status_name") if status else None) or task.get("status"),
+        "app": app or task.get("app"),
+        "session_id": task.get("session_id"),
+        "url": hook.run_url(run_id),
+    }
+    if output_path and status is not None:
+        manifest["output_path"] = write_json(output_path, task.get("output"))
+    else:
+        manifest["output"] = task.get("output")
+    return manifest

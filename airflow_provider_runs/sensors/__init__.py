@@ -1,0 +1,1 @@
+"""Sensors: wait for runs created elsewhere (deferrable or poking)."""

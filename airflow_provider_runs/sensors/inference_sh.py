@@ -1,0 +1,48 @@
+"""Wait for an inference.sh task created elsewhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_runs.core.states import RunStatus
+from airflow_provider_runs.hooks.inference_sh import InferenceShHook
+from airflow_provider_runs.operators.inference_sh import task_manifest
+from airflow_provider_runs.sensors.base import BaseRunSensor
+
+
+class InferenceShTaskSensor(BaseRunSensor):
+    """Wait for an inference.sh task to end; succeed on ``completed``, fail otherwise.
+
+    Returns the same manifest as
+    :class:`~airflow_provider_runs.operators.inference_sh.InferenceShTaskOperator`.
+
+    :param run_id: the inference.sh task id (``task_...``). Templated.
+    :param inference_sh_conn_id: the connection id (default ``inference_sh_default``).
+    :param output_path: write the output as JSON here instead of returning it. Templated.
+    :param status_numbering: overrides the connection's ``status_numbering``.
+    """
+
+    hook_class = InferenceShHook
+    conn_id_field = "inference_sh_conn_id"
+    template_fields = ("run_id", "output_path")
+
+    def __init__(
+        self,
+        *,
+        inference_sh_conn_id: str = InferenceShHook.default_conn_name,
+        output_path: str | None = None,
+        status_numbering: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.inference_sh_conn_id = inference_sh_conn_id
+        self.output_path = output_path
+        self.status_numbering = status_numbering
+
+    def hook_params(self) -> dict[str, Any]:
+        """Pass the numbering override to the hook (and the trigger)."""
+        return {"status_numbering": self.status_numbering} if self.status_numbering else {}
+
+    def build_manifest(self, context: Any, run_id: str, status: RunStatus | None) -> dict[str, Any]:
+        """Read the task once and build the manifest."""
+        return task_manifest(self.hook, run_id, status, output_path=self.output_path, app=None)
