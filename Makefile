@@ -1,0 +1,53 @@
+# airflow-provider-runs: make demo | make test | make e2e | make bench | make soak
+# Needs only Python 3.11, make and git: every target bootstraps its own virtualenv from the
+# committed constraints (the versions that were tested).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+UV_VERSION := 0.13.9
+VENV := .venv
+VENV31 := .venv-3.1
+UV := $(VENV)/bin/uv
+PY := $(VENV)/bin/python
+PY31 := $(VENV31)/bin/python
+export UV_LINK_MODE := copy
+
+.PHONY: all venv venv-3.1 lint format test test-3.3 test-3.1 demo e2e bench soak clean
+
+all: test
+
+$(VENV)/.installed: pyproject.toml constraints/airflow-3.3.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(UV) pip install --quiet -p $(PY) -c constraints/airflow-3.3.txt -e ".[test,emulator]"
+	touch $@
+
+$(VENV31)/.installed: $(VENV)/.installed pyproject.toml constraints/airflow-3.1.txt
+	$(UV) venv --quiet --allow-existing -p $(PYTHON) $(VENV31)
+	$(UV) pip install --quiet -p $(PY31) -c constraints/airflow-3.1.txt -e ".[test,emulator]"
+	touch $@
+
+venv: $(VENV)/.installed
+venv-3.1: $(VENV31)/.installed
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# Everything but the end-to-end suite on the newest Airflow, then unit and DAG tests on 3.1.
+test: lint test-3.3 test-3.1
+
+test-3.3: venv
+	$(PY) -m pytest tests --ignore=tests/e2e -q
+
+test-3.1: venv-3.1
+	$(PY31) -m pytest tests/unit tests/dags -q
+
+demo: venv
+	$(PY) scripts/demo.py
+
+clean:
+	rm -rf $(VENV) $(VENV31) .pytest_cache .ruff_cache .hypothesis .demo
