@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
-from airflow.providers.common.compat.sdk import BaseHook
+from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
 from airflow_provider_runs.core.errors import RunsApiError
 from airflow_provider_runs.core.http import (
@@ -94,6 +94,7 @@ class RunsHook(BaseHook):
             raise ValueError(
                 f"Connection {self.conn_id!r} has no API key: set the connection's password field."
             )
+        mask_secret(api_key)
         base_url = (host or self.default_base_url).rstrip("/")
         return ServiceSettings(base_url=base_url, api_key=api_key, extras=extras)
 
