@@ -33,6 +33,27 @@ CONNECTION_TYPES: dict[str, dict[str, Any]] = {
             "placeholders": {"host": "https://api.inference.sh", "password": "inf_..."},
         },
     },
+    "inferable": {
+        "hook-class-name": "airflow_provider_runs.hooks.inferable.InferableHook",
+        "hook-name": "Inferable",
+        "conn-fields": {
+            "cluster_id": {
+                "label": "Cluster ID",
+                "schema": {"type": ["string", "null"]},
+                "description": "The Inferable cluster the API key belongs to.",
+            },
+            "run_url_template": {
+                "label": "Run URL template",
+                "schema": {"type": ["string", "null"]},
+                "description": "URL shown as the task's extra link, with {run_id}.",
+            },
+        },
+        "ui-field-behaviour": {
+            "hidden-fields": ["schema", "port", "login", "extra"],
+            "relabeling": {"host": "API base URL", "password": "Cluster API key"},
+            "placeholders": {"host": "https://api.inferable.ai", "password": "sk_..."},
+        },
+    },
 }
 
 

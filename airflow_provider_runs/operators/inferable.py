@@ -1,0 +1,260 @@
+"""Run an Inferable agent from Airflow, with typed results and approvals."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any, Literal
+
+from airflow_provider_runs.core.states import RunState, RunStatus
+from airflow_provider_runs.hooks.inferable import InferableHook, idempotency_id
+from airflow_provider_runs.operators.base import BaseRunOperator, RunFailedError
+from airflow_provider_runs.operators.human_approval import approved, ask_for_approval
+from airflow_provider_runs.results import ResultSchema
+
+OnPaused = Literal["wait", "fail", "ask"]
+ON_PAUSED = ("wait", "fail", "ask")
+MAX_GENERATIONS = 50
+
+
+class InferableRunOperator(BaseRunOperator):
+    """Start an Inferable agent run and wait for its (validated) result.
+
+    The run ``id`` is an idempotency key derived from the DAG, task, DAG run and map index, so a
+    retried task reattaches to the same run instead of starting a second agent; only after a
+    run *failed* does a retry start a new one. The task returns ``{"run_id", "status",
+    "result", "url"}``; with a pydantic ``result_schema`` the result is validated by the model
+    and returned as the model's JSON data.
+
+    Inferable has no cancel endpoint: killing the task logs where the run keeps going; the run
+    is never deleted (deleting does not stop the work and destroys its history).
+
+    :param initial_prompt: what the agent should do. Templated.
+    :param result_schema: a JSON schema dict (an object schema with properties) or a pydantic
+        model class for the structured result.
+    :param inferable_conn_id: the connection id (default ``inferable_default``).
+    :param cluster_id: overrides the connection's cluster id.
+    :param system_prompt: the system prompt. Templated.
+    :param name: a display name of the run. Templated.
+    :param input: data appended to the prompt. Templated.
+    :param context: data copied to every tool call of the run. Templated.
+    :param tools: tool names the agent may use (without it the agent has no tools). Templated.
+    :param interactive: allow follow-up messages (default ``False``: nobody chats with a task).
+    :param reasoning_traces: ask the model for a reasoning string per tool call.
+    :param enable_result_grounding: ask the model to cite tool outputs.
+    :param on_status_change: Inferable's status notification object (webhook, tool, ...).
+    :param on_paused: what to do when the run waits for an approval: ``"wait"`` (someone
+        approves in Inferable; the deadline still applies), ``"fail"``, or ``"ask"`` (ask a
+        human in Airflow and send the answer to Inferable, then keep waiting).
+    :param approval_timeout: how long to wait for the human's answer with ``"ask"`` (the
+        default answer is deny).
+    :param inferable_run_id: use this run id instead of the derived idempotency key. Templated.
+    """
+
+    hook_class = InferableHook
+    conn_id_field = "inferable_conn_id"
+    template_fields: Sequence[str] = (
+        "initial_prompt",
+        "system_prompt",
+        "name",
+        "input",
+        "context",
+        "tools",
+        "inferable_run_id",
+    )
+    template_fields_renderers = {"input": "json", "context": "json", "initial_prompt": "md"}
+
+    def __init__(
+        self,
+        *,
+        initial_prompt: str,
+        result_schema: Mapping[str, Any] | type | None = None,
+        inferable_conn_id: str = InferableHook.default_conn_name,
+        cluster_id: str | None = None,
+        system_prompt: str | None = None,
+        name: str | None = None,
+        input: Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
+        tools: Sequence[str] | None = None,
+        interactive: bool = False,
+        reasoning_traces: bool | None = None,
+        enable_result_grounding: bool | None = None,
+        on_status_change: Mapping[str, Any] | None = None,
+        on_paused: OnPaused = "wait",
+        approval_timeout: timedelta | None = timedelta(hours=24),
+        inferable_run_id: str | None = None,
+        cancel_on_kill: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(cancel_on_kill=cancel_on_kill, **kwargs)
+        if on_paused not in ON_PAUSED:
+            raise ValueError(f"on_paused must be one of {', '.join(ON_PAUSED)}; got {on_paused!r}")
+        self.result = ResultSchema.from_argument(result_schema)  # checks the schema now
+        self.result_schema = result_schema
+        self.initial_prompt = initial_prompt
+        self.inferable_conn_id = inferable_conn_id
+        self.cluster_id = cluster_id
+        self.system_prompt = system_prompt
+        self.name = name
+        self.input = input
+        self.context = context
+        self.tools = tools
+        self.interactive = interactive
+        self.reasoning_traces = reasoning_traces
+        self.enable_result_grounding = enable_result_grounding
+        self.on_status_change = on_status_change
+        self.on_paused = on_paused
+        self.approval_timeout = approval_timeout
+        self.inferable_run_id = inferable_run_id
+
+    def hook_params(self) -> dict[str, Any]:
+        """Pass the cluster override to the hook (and the trigger)."""
+        return {"cluster_id": self.cluster_id} if self.cluster_id else {}
+
+    def _body(self, run_id: str | None) -> dict[str, Any]:
+        return InferableHook.build_run_body(
+            initial_prompt=self.initial_prompt,
+            run_id=run_id,
+            system_prompt=self.system_prompt,
+            name=self.name,
+            result_schema=self.result.json_schema if self.result else None,
+            tools=self.tools,
+            on_status_change=self.on_status_change,
+            input=_as_object(self.input, "input"),
+            context=_as_object(self.context, "context"),
+            reasoning_traces=self.reasoning_traces,
+            interactive=self.interactive,
+            enable_result_grounding=self.enable_result_grounding,
+        )
+
+    def validate_arguments(self) -> None:
+        """Check the rendered arguments before any call."""
+        self._body(self.inferable_run_id or "placeholder-id")
+
+    def stop_on_states(self) -> Sequence[RunState]:
+        """A paused run needing approval ends the wait unless ``on_paused="wait"``."""
+        return () if self.on_paused == "wait" else (RunState.NEEDS_ACTION,)
+
+    def submit(self, context: Any) -> str:
+        """Create the run under its idempotency key (or reuse the live run holding it)."""
+        if self.inferable_run_id:
+            run = self.hook.create_run(**_kwargs(self._body(self.inferable_run_id)))
+            return str(run.get("id") or self.inferable_run_id)
+        ti = context["ti"]
+        dag_id = getattr(ti, "dag_id", None) or self.dag_id
+        run_id = getattr(ti, "run_id", None) or str(context.get("run_id"))
+        map_index = getattr(ti, "map_index", -1)
+        for generation in range(1, MAX_GENERATIONS + 1):
+            key = idempotency_id(
+                dag_id, self.task_id, run_id, map_index if isinstance(map_index, int) else -1, generation
+            )
+            existing = self.hook.find_run(key)
+            if existing is not None and existing.get("status") == "failed":
+                continue  # a failed earlier try: start afresh under the next key
+            if existing is not None:
+                self.log.info("Run %s already exists (status %s): reattaching.", key, existing.get("status"))
+                return key
+            run = self.hook.create_run(**_kwargs(self._body(key)))
+            return str(run.get("id") or key)
+        raise RunFailedError(f"{MAX_GENERATIONS} runs of this task instance failed; not starting another")
+
+    def handle_status(self, context: Any, run_id: str, status: RunStatus) -> dict[str, Any] | None:
+        """Validate a result; act on a paused run per ``on_paused``; fail with the reason otherwise."""
+        if status.state is RunState.NEEDS_ACTION:
+            return self._on_approval(context, run_id, status)
+        if status.state is not RunState.SUCCEEDED:
+            run = self.hook.find_run(run_id) or {}
+            failure = self.failure(run_id, status)
+            if run.get("result") is not None:
+                failure = RunFailedError(
+                    f"{failure}; the run has a result: {json.dumps(run['result'])[:500]}"
+                )
+            raise failure
+        return self.build_manifest(context, run_id, status)
+
+    def build_manifest(self, context: Any, run_id: str, status: RunStatus | None) -> dict[str, Any]:
+        """Read the run once; validate the result against the schema."""
+        run = self.hook.get_run(run_id)
+        manifest = {
+            "run_id": run_id,
+            "status": run.get("status"),
+            "url": self.run_url(run_id),
+            "result": None,
+        }
+        if status is None:  # not waited for
+            return manifest
+        result = run.get("result")
+        if self.result is not None:
+            errors = self.result.errors(result)
+            if errors:
+                raise RunFailedError(
+                    f"Inferable run {run_id} returned a result that does not match result_schema: "
+                    f"{'; '.join(errors)}. Run: {self.run_url(run_id)}"
+                )
+            result = self.result.to_xcom(result)
+        manifest["result"] = result
+        return manifest
+
+    def _on_approval(self, context: Any, run_id: str, status: RunStatus) -> Any:
+        job_id = status.details.get("job_id")
+        if self.on_paused == "fail":
+            raise self.failure(run_id, status, what="waits for an approval and on_paused='fail'")
+        subject = f"Inferable run {run_id} asks to call {status.details.get('tool')!r}"
+        body = (
+            f"The agent wants to call the tool **{status.details.get('tool')}** with:\n\n"
+            f"```json\n{json.dumps(status.details.get('tool_input'), indent=2, default=str)[:4000]}\n```\n\n"
+            f"Run: {self.run_url(run_id)}"
+        )
+        self.log.info("%s: asking for approval in Airflow.", subject)
+        ask_for_approval(
+            self,
+            context,
+            subject=subject,
+            body=body,
+            method_name="after_approval",
+            kwargs={"run_id": run_id, "job_id": job_id},
+            timeout=self.approval_timeout,
+        )
+        return None
+
+    def after_approval(self, context: Any, event: Any = None, run_id: str = "", job_id: str = "") -> Any:
+        """Send the human's answer to Inferable, then keep waiting for the run."""
+        decision = approved(event)
+        self.hook.answer_approval(job_id, decision)
+        self.log.info(
+            "Sent %s of job %s to Inferable; waiting for run %s.",
+            "approval" if decision else "denial",
+            job_id,
+            run_id,
+        )
+        self._publish(context, run_id)
+        return self.wait(context, run_id)
+
+
+def _as_object(value: Any, name: str) -> Any:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError(f"{name} must be a JSON object; got a string that is not JSON") from None
+    return value
+
+
+def _kwargs(body: dict[str, Any]) -> dict[str, Any]:
+    """Map a validated body back to ``create_run`` keyword arguments."""
+    names = {
+        "initialPrompt": "initial_prompt",
+        "id": "run_id",
+        "systemPrompt": "system_prompt",
+        "name": "name",
+        "resultSchema": "result_schema",
+        "tools": "tools",
+        "onStatusChange": "on_status_change",
+        "input": "input",
+        "context": "context",
+        "reasoningTraces": "reasoning_traces",
+        "interactive": "interactive",
+        "enableResultGrounding": "enable_result_grounding",
+    }
+    return {names[k]: v for k, v in body.items()}
