@@ -20,7 +20,7 @@ import asyncio
 import json
 import logging
 import weakref
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +48,47 @@ DEFAULT_READ_TIMEOUT = 60.0
 
 ErrorParser = Callable[[int, Any, str], tuple["str | None", "str | None"]]
 """``(status_code, parsed_json_or_None, raw_text) -> (remote_message, code)``."""
+
+
+class StreamedJson:
+    """A JSON body written piece by piece (e.g. 100,000 inputs), never held whole in memory.
+
+    :param factory: returns a fresh iterator of ``bytes`` chunks each time it is called, so the
+        body can be sent again on a retry.
+    :param description: a short text for logs (never the content).
+    """
+
+    def __init__(self, factory: Callable[[], Iterable[bytes]], description: str = "streamed JSON") -> None:
+        self.factory = factory
+        self.description = description
+
+    def chunks(self) -> Iterator[bytes]:
+        """A fresh iterator over the body's bytes."""
+        return iter(self.factory())
+
+    async def achunks(self) -> AsyncIterator[bytes]:
+        """The same chunks as an async iterator (for aiohttp)."""
+        for chunk in self.factory():
+            yield chunk
+
+    def __repr__(self) -> str:
+        return f"StreamedJson({self.description})"
+
+
+def _sync_body(json_body: Any) -> Any:
+    if json_body is None:
+        return None
+    if isinstance(json_body, StreamedJson):
+        return json_body.chunks()
+    return json.dumps(json_body)
+
+
+def _async_body(json_body: Any) -> Any:
+    if json_body is None:
+        return None
+    if isinstance(json_body, StreamedJson):
+        return json_body.achunks()
+    return json.dumps(json_body)
 
 
 @dataclass(frozen=True)
@@ -297,7 +338,7 @@ class SyncTransport:
                 method,
                 cfg.url(path),
                 params=encode_params(params),
-                data=None if json_body is None else json.dumps(json_body),
+                data=_sync_body(json_body),
                 headers=cfg.headers(headers, json_body is not None),
                 timeout=(cfg.connect_timeout, read_timeout or cfg.read_timeout),
             )
@@ -445,7 +486,7 @@ class AsyncTransport:
                 method,
                 cfg.url(path),
                 params=encode_params(params),
-                data=None if json_body is None else json.dumps(json_body),
+                data=_async_body(json_body),
                 headers=cfg.headers(headers, json_body is not None),
                 timeout=timeout,
             ) as resp:

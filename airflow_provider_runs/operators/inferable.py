@@ -175,26 +175,7 @@ class InferableRunOperator(BaseRunOperator):
 
     def build_manifest(self, context: Any, run_id: str, status: RunStatus | None) -> dict[str, Any]:
         """Read the run once; validate the result against the schema."""
-        run = self.hook.get_run(run_id)
-        manifest = {
-            "run_id": run_id,
-            "status": run.get("status"),
-            "url": self.run_url(run_id),
-            "result": None,
-        }
-        if status is None:  # not waited for
-            return manifest
-        result = run.get("result")
-        if self.result is not None:
-            errors = self.result.errors(result)
-            if errors:
-                raise RunFailedError(
-                    f"Inferable run {run_id} returned a result that does not match result_schema: "
-                    f"{'; '.join(errors)}. Run: {self.run_url(run_id)}"
-                )
-            result = self.result.to_xcom(result)
-        manifest["result"] = result
-        return manifest
+        return run_manifest(self.hook, run_id, self.result, validate=status is not None)
 
     def _on_approval(self, context: Any, run_id: str, status: RunStatus) -> Any:
         job_id = status.details.get("job_id")
@@ -230,6 +211,27 @@ class InferableRunOperator(BaseRunOperator):
         )
         self._publish(context, run_id)
         return self.wait(context, run_id)
+
+
+def run_manifest(
+    hook: InferableHook, run_id: str, result_schema: ResultSchema | None, *, validate: bool = True
+) -> dict[str, Any]:
+    """``{"run_id", "status", "url", "result"}``; the result validated against ``result_schema``.
+
+    A result that does not match fails the task with the validation errors and the run URL.
+    """
+    run = hook.get_run(run_id)
+    url = hook.run_url(run_id)
+    result = run.get("result")
+    if validate and result_schema is not None:
+        errors = result_schema.errors(result)
+        if errors:
+            raise RunFailedError(
+                f"Inferable run {run_id} returned a result that does not match result_schema: "
+                f"{'; '.join(errors)}. Run: {url}"
+            )
+        result = result_schema.to_xcom(result)
+    return {"run_id": run_id, "status": run.get("status"), "url": url, "result": result if validate else None}
 
 
 def _as_object(value: Any, name: str) -> Any:
