@@ -54,6 +54,37 @@ CONNECTION_TYPES: dict[str, dict[str, Any]] = {
             "placeholders": {"host": "https://api.inferable.ai", "password": "sk_..."},
         },
     },
+    "edges": {
+        "hook-class-name": "airflow_provider_runs.hooks.edges.EdgesHook",
+        "hook-name": "Edges",
+        "conn-fields": {
+            "identity_mode": {
+                "label": "Identity mode",
+                "schema": {"type": ["string", "null"], "enum": ["direct", "auto", "managed", None]},
+                "description": "Default identity mode of launches: direct, auto or managed.",
+            },
+            "identity_ids": {
+                "label": "Identity IDs",
+                "schema": {"type": ["string", "null"]},
+                "description": "Comma-separated identity UIDs for the direct identity mode.",
+            },
+            "callback_url": {
+                "label": "Callback URL",
+                "schema": {"type": ["string", "null"]},
+                "description": "HTTPS URL that receives a final callback for async runs.",
+            },
+            "run_url_template": {
+                "label": "Run URL template",
+                "schema": {"type": ["string", "null"]},
+                "description": "URL shown as the task's extra link, with {run_id}.",
+            },
+        },
+        "ui-field-behaviour": {
+            "hidden-fields": ["schema", "port", "login", "extra"],
+            "relabeling": {"host": "API base URL", "password": "API key (X-API-Key)"},
+            "placeholders": {"host": "https://api.edges.run/v1"},
+        },
+    },
 }
 
 

@@ -41,7 +41,8 @@ class RunWaiter:
     :param poll_interval: seconds between polls.
     :param deadline: absolute UNIX time of the deadline, or ``None``.
     :param max_consecutive_failures: transient failures in a row before giving up.
-    :param stop_on_states: non-terminal states that also end the wait.
+    :param stop_on_states: non-terminal states (``RunState`` names) or raw service statuses that
+        also end the wait.
     :param run_url: the run's URL, carried in events.
     :param log: where warnings go.
     """
@@ -53,7 +54,7 @@ class RunWaiter:
         poll_interval: float,
         deadline: float | None,
         max_consecutive_failures: int = 10,
-        stop_on_states: tuple[RunState, ...] | frozenset[RunState] = (),
+        stop_on_states: tuple[RunState | str, ...] | frozenset[RunState | str] = (),
         run_url: str | None = None,
         log: logging.Logger | logging.LoggerAdapter | None = None,
     ) -> None:
@@ -61,7 +62,8 @@ class RunWaiter:
         self.poll_interval = max(float(poll_interval), MIN_SLEEP)
         self.deadline = deadline
         self.max_consecutive_failures = max(1, int(max_consecutive_failures))
-        self.stop_on_states = frozenset(stop_on_states)
+        self.stop_on = frozenset(s.value if isinstance(s, RunState) else str(s) for s in stop_on_states)
+        self._postponed_until: str | None = None
         self.run_url = run_url
         self.log = log or logging.getLogger(__name__)
         self.failures = 0
@@ -96,8 +98,12 @@ class RunWaiter:
         """Report a successful poll."""
         self.failures = 0
         self.last = status
-        if status.state.is_terminal or status.state in self.stop_on_states:
+        if status.state.is_terminal or self.stops_at(status):
             return Step(event=self.event(EVENT_STATUS, f"Run {self.run_id} is {status.state.value}"))
+        postponed = status.details.get("postponed_until")
+        if postponed and postponed != self._postponed_until:
+            self.log.info("Run %s is parked by the service until %s; still waiting.", self.run_id, postponed)
+        self._postponed_until = postponed
         if status.state is RunState.UNKNOWN and not self._warned_unknown:
             self._warned_unknown = True
             self.log.warning(
@@ -107,6 +113,10 @@ class RunWaiter:
                 status.raw_status,
             )
         return Step(sleep=self._clip(self.poll_interval))
+
+    def stops_at(self, status: RunStatus) -> bool:
+        """Whether a non-terminal status ends the wait (by normalized state or raw status)."""
+        return status.state.value in self.stop_on or str(status.raw_status) in self.stop_on
 
     def on_error(self, exc: BaseException) -> Step:
         """Report a failed poll: retry transient errors with backoff, give up on the rest."""

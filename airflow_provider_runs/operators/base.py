@@ -110,8 +110,8 @@ class RunWaitMixin:
             "url": self.run_url(run_id),
         }
 
-    def stop_on_states(self) -> Sequence[RunState]:
-        """Non-terminal states that end the wait so :meth:`handle_status` can act on them."""
+    def stop_on_states(self) -> Sequence[RunState | str]:
+        """Non-terminal states (or raw statuses) that end the wait so :meth:`handle_status` can act."""
         return ()
 
     def handle_status(self, context: Any, run_id: str, status: RunStatus) -> dict[str, Any] | None:
@@ -165,7 +165,7 @@ class RunWaitMixin:
             deadline=deadline,
             cancel_on_kill=self.cancel_on_kill,
             max_consecutive_failures=self.max_consecutive_failures,
-            stop_on_states=[s.value for s in self.stop_on_states()],
+            stop_on_states=[s.value if isinstance(s, RunState) else s for s in self.stop_on_states()],
             hook_params=self.hook_params(),
             run_url=self.run_url(run_id),
         )
@@ -233,6 +233,7 @@ class BaseRunOperator(RunWaitMixin, WaitArgumentsMixin, BaseOperator):
         self.cancel_on_kill = cancel_on_kill
         self.max_consecutive_failures = max_consecutive_failures
         self._run_id: str | None = None
+        self.wait_state: dict[str, Any] = {}
 
     def validate_arguments(self) -> None:
         """Check the (rendered) arguments before any HTTP call; raise ``ValueError``."""
@@ -333,7 +334,7 @@ class BaseRunOperator(RunWaitMixin, WaitArgumentsMixin, BaseOperator):
             self.defer(
                 trigger=self.make_trigger(run_id, deadline),
                 method_name="execute_complete",
-                kwargs={"reattached": reattached, "deadline": deadline},
+                kwargs={"reattached": reattached, "deadline": deadline, "wait_state": dict(self.wait_state)},
                 timeout=None if deadline is None else timedelta(seconds=deadline - time.time() + DEFER_GRACE),
             )
         event = self.poll_until_done(run_id, deadline)
@@ -345,8 +346,10 @@ class BaseRunOperator(RunWaitMixin, WaitArgumentsMixin, BaseOperator):
         event: Mapping[str, Any] | None = None,
         reattached: bool = False,
         deadline: float | None = None,
+        wait_state: dict[str, Any] | None = None,
     ) -> Any:
-        """Resume after the trigger's event."""
+        """Resume after the trigger's event (``wait_state`` carries small counters across deferrals)."""
+        self.wait_state = dict(wait_state or {})
         return self.complete(context, event, reattached=reattached, deadline=deadline)
 
     def complete(

@@ -95,7 +95,8 @@ class BaseRunSensor(RunWaitMixin, WaitArgumentsMixin, BaseSensorOperator):
             self.log.warning("Polling run %s failed (%d in a row): %s", run_id, self._failures, exc)
             return False
         self._failures = 0
-        if not (status.state.is_terminal or status.state in self.stop_on_states()):
+        stop = {s.value if hasattr(s, "value") else s for s in self.stop_on_states()}
+        if not (status.state.is_terminal or status.state.value in stop or str(status.raw_status) in stop):
             return False
         return PokeReturnValue(is_done=True, xcom_value=self.handle_status(context, run_id, status))
 

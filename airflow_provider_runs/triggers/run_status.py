@@ -16,7 +16,6 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_runs.core.retry import NO_RETRY
-from airflow_provider_runs.core.states import RunState
 from airflow_provider_runs.core.waiting import RunWaiter
 from airflow_provider_runs.hooks.base import RunsHook
 
@@ -49,8 +48,9 @@ class RunStatusTrigger(BaseTrigger):
         clears it), where the service can cancel. Never on triggerer shutdown or restart.
     :param max_consecutive_failures: transient polling failures (429, 5xx, timeouts, resets)
         are ridden out with backoff; this many in a row yield an ``error`` event.
-    :param stop_on_states: non-terminal :class:`RunState` names that also end the wait (for
-        example ``["NEEDS_ACTION"]`` when the operator must act on a paused run).
+    :param stop_on_states: non-terminal :class:`RunState` names or raw service statuses that
+        also end the wait (for example ``["NEEDS_ACTION"]`` when the operator must act on a
+        paused run, or ``["BLOCKED"]``).
     :param hook_params: extra primitive keyword arguments for the hook's constructor.
     :param run_url: the run's URL, quoted in event messages.
     """
@@ -115,7 +115,7 @@ class RunStatusTrigger(BaseTrigger):
             poll_interval=self.poll_interval,
             deadline=self.deadline,
             max_consecutive_failures=self.max_consecutive_failures,
-            stop_on_states=tuple(RunState(s) for s in self.stop_on_states),
+            stop_on_states=tuple(self.stop_on_states),
             run_url=self.run_url,
             log=self.log,
         )
