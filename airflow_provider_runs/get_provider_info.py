@@ -6,6 +6,19 @@ from typing import Any
 
 from airflow_provider_runs.connection_fields import provider_connection_types
 
+SERVICES: dict[str, dict[str, str]] = {
+    "inference.sh": {"module": "inference_sh", "docs": "https://inference.sh/docs/api/rest/tasks"},
+    "Inferable": {"module": "inferable", "docs": "https://docs.inferable.ai/pages/invoking-a-run-api"},
+    "Edges": {"module": "edges", "docs": "https://docs.edges.run/v1/api/introduction"},
+}
+
+
+def _modules(role: str) -> list[dict[str, Any]]:
+    return [
+        {"integration-name": name, "python-modules": [f"airflow_provider_runs.{role}.{service['module']}"]}
+        for name, service in SERVICES.items()
+    ]
+
 
 def get_provider_info() -> dict[str, Any]:
     """Return the provider's metadata (connection types with form fields, links, triggers, config)."""
@@ -15,35 +28,18 @@ def get_provider_info() -> dict[str, Any]:
         "description": "Start and follow remote runs on Inferable, Edges and inference.sh from Airflow.",
         "versions": ["0.1.0"],
         "integrations": [
-            {
-                "integration-name": "inference.sh",
-                "external-doc-url": "https://inference.sh/docs/api/rest/tasks",
-                "tags": ["service"],
-            },
+            {"integration-name": name, "external-doc-url": service["docs"], "tags": ["service"]}
+            for name, service in SERVICES.items()
         ],
-        "hooks": [
-            {
-                "integration-name": "inference.sh",
-                "python-modules": ["airflow_provider_runs.hooks.inference_sh"],
-            },
-        ],
-        "operators": [
-            {
-                "integration-name": "inference.sh",
-                "python-modules": ["airflow_provider_runs.operators.inference_sh"],
-            },
-        ],
-        "sensors": [
-            {
-                "integration-name": "inference.sh",
-                "python-modules": ["airflow_provider_runs.sensors.inference_sh"],
-            },
-        ],
+        "hooks": _modules("hooks"),
+        "operators": _modules("operators"),
+        "sensors": _modules("sensors"),
         "triggers": [
             {
-                "integration-name": "inference.sh",
+                "integration-name": name,
                 "python-modules": ["airflow_provider_runs.triggers.run_status"],
-            },
+            }
+            for name in SERVICES
         ],
         "connection-types": provider_connection_types(),
         "extra-links": ["airflow_provider_runs.links.RunLink"],

@@ -6,8 +6,8 @@ import asyncio
 import json
 from typing import Any
 
+from airflow.providers.common.compat.module_loading import import_string
 from airflow.providers.common.compat.sdk import TaskDeferred
-from airflow.utils.module_loading import import_string
 
 TEST_KEY = "inf_TESTKEY_0123456789abcdef"
 """A recognizable API key: tests assert it appears nowhere."""

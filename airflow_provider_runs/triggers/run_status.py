@@ -22,7 +22,7 @@ from airflow_provider_runs.hooks.base import RunsHook
 
 def load_hook_class(path: str) -> type[RunsHook]:
     """Import a hook class by dotted path, accepting only :class:`RunsHook` subclasses."""
-    from airflow.utils.module_loading import import_string
+    from airflow.providers.common.compat.module_loading import import_string
 
     hook_class = import_string(path)
     if not isinstance(hook_class, type) or not issubclass(hook_class, RunsHook):
