@@ -1,0 +1,1 @@
+"""Testing helpers: the local emulator of the three services and its pytest fixtures."""

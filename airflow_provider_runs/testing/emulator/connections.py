@@ -1,0 +1,28 @@
+"""Airflow connections that point the provider at an emulator."""
+
+from __future__ import annotations
+
+import json
+
+DEFAULT_KEYS = {
+    "inference_sh": "inf_test_key",
+    "inferable": "sk_inf_emulator_key_0000000000000000000000000000",
+    "edges": "edges_emulator_key",
+}
+PREFIXES = {"inference_sh": "/inference-sh", "inferable": "/inferable", "edges": "/edges/v1"}
+DEFAULT_CLUSTER = "01JEMULATORCLUSTER00000000"
+
+
+def connection_env_for(base_url: str, keys: dict[str, str] | None = None) -> dict[str, str]:
+    """``AIRFLOW_CONN_*`` variables for the three default connections (JSON form)."""
+    keys = {**DEFAULT_KEYS, **(keys or {})}
+    base = base_url.rstrip("/")
+    conns = {
+        "inference_sh": {"conn_type": "inference_sh", "host": base + PREFIXES["inference_sh"],
+                         "password": keys["inference_sh"], "extra": {}},
+        "inferable": {"conn_type": "inferable", "host": base + PREFIXES["inferable"],
+                      "password": keys["inferable"], "extra": {"cluster_id": DEFAULT_CLUSTER}},
+        "edges": {"conn_type": "edges", "host": base + PREFIXES["edges"], "password": keys["edges"],
+                  "extra": {"identity_mode": "managed"}},
+    }  # fmt: skip
+    return {f"AIRFLOW_CONN_{name.upper()}_DEFAULT": json.dumps(conn) for name, conn in conns.items()}

@@ -1,0 +1,93 @@
+"""The ``/_emulator`` control API: reset, counters, faults, scenarios, clock, webhooks.
+
+Counters (``GET /_emulator/counters``)::
+
+    {"inference_sh": {"requests": {"GET /tasks/{task_id}/status": 12, ...},
+                      "tasks_created": 3, "cancels": 1, "webhooks_sent": 2, ...},
+     "inferable": {...}, "edges": {...}, "requests_total": 40,
+     "faults_injected": {"429": 2, "500": 0, "503": 1, "drop": 1, "latency": 0}}
+
+Fault rules (``POST /_emulator/faults`` with a list): see
+:class:`~airflow_provider_runs.testing.emulator.state.FaultRule`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from airflow_provider_runs.testing.emulator.state import EmulatorState, FaultRule
+
+
+def build_control_router(state: EmulatorState, services: dict[str, Any]) -> APIRouter:
+    """The control router; ``services`` maps service names to emulator objects with ``reset()``."""
+    router = APIRouter(prefix="/_emulator")
+
+    @router.post("/reset")
+    async def reset() -> dict[str, Any]:
+        for service in services.values():
+            service.reset()
+        state.faults.clear()
+        state.reset_counters()
+        state.webhook_deliveries.clear()
+        state.webhook_sink.clear()
+        return {"reset": True}
+
+    @router.get("/counters")
+    async def counters() -> dict[str, Any]:
+        return state.counters()
+
+    @router.post("/faults")
+    async def add_faults(request: Request) -> JSONResponse:
+        body = await request.json()
+        rules = body if isinstance(body, list) else [body]
+        try:
+            parsed = [FaultRule(**{k: v for k, v in r.items() if not k.startswith("_")}) for r in rules]
+        except (TypeError, ValueError) as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=400)
+        state.faults.extend(parsed)
+        return JSONResponse({"faults": len(state.faults)})
+
+    @router.delete("/faults")
+    async def clear_faults() -> dict[str, Any]:
+        state.faults.clear()
+        return {"faults": 0}
+
+    @router.post("/clock/advance")
+    async def advance(request: Request) -> dict[str, Any]:
+        body = await request.json()
+        state.clock.advance(float(body.get("seconds", 0)))
+        return {"now": state.clock.now()}
+
+    @router.post("/scenarios")
+    async def scenarios(request: Request) -> JSONResponse:
+        body = await request.json()
+        service = services.get(body.get("service", "inference_sh"))
+        if service is None or not hasattr(service, "scenarios"):
+            return JSONResponse({"detail": "unknown service"}, status_code=400)
+        service.scenarios.append(
+            {"app": body.get("app"), "remaining": body.get("count"), "scenario": body.get("scenario") or {}}
+        )
+        return JSONResponse({"scenarios": len(service.scenarios)})
+
+    @router.get("/tasks")
+    async def tasks() -> list[dict[str, Any]]:
+        emu = services.get("inference_sh")
+        return [emu.task_dto(t) | {"deleted": t.deleted} for t in emu.tasks.values()] if emu else []
+
+    @router.get("/webhooks")
+    async def webhooks() -> dict[str, Any]:
+        return {"deliveries": state.webhook_deliveries, "received": state.webhook_sink}
+
+    @router.post("/webhooks/sink")
+    async def sink(request: Request) -> dict[str, Any]:
+        try:
+            body = await request.json()
+        except ValueError:
+            body = (await request.body()).decode(errors="replace")
+        state.webhook_sink.append({"headers": dict(request.headers), "body": body})
+        return {"received": True}
+
+    return router

@@ -1,0 +1,119 @@
+"""Run the emulator in a background thread, and a small client for its control API."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Any
+
+import requests
+import uvicorn
+
+from airflow_provider_runs.testing.emulator.app import create_app
+from airflow_provider_runs.testing.emulator.config import EmulatorConfig
+from airflow_provider_runs.testing.emulator.connections import PREFIXES, connection_env_for
+
+
+class ControlClient:
+    """Calls ``/_emulator/...`` of a running emulator."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = requests.Session()
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        resp = self.session.request(method, f"{self.base_url}/_emulator{path}", json=body, timeout=10)
+        resp.raise_for_status()
+        return resp.json()
+
+    def reset(self) -> None:
+        """Drop every task, session, fault and counter."""
+        self._call("POST", "/reset")
+
+    def counters(self) -> dict[str, Any]:
+        """The counters document."""
+        return self._call("GET", "/counters")
+
+    def add_faults(self, rules: list[dict[str, Any]]) -> None:
+        """Add fault rules."""
+        self._call("POST", "/faults", rules)
+
+    def clear_faults(self) -> None:
+        """Remove every fault rule."""
+        self._call("DELETE", "/faults")
+
+    def advance(self, seconds: float) -> None:
+        """Move the emulator clock forward."""
+        self._call("POST", "/clock/advance", {"seconds": seconds})
+
+    def set_scenario(self, scenario: dict[str, Any], *, app: str | None = None, count: int | None = None,
+                     service: str = "inference_sh") -> None:  # fmt: skip
+        """Give the next ``count`` tasks (of ``app``) this scenario."""
+        self._call(
+            "POST", "/scenarios", {"service": service, "app": app, "count": count, "scenario": scenario}
+        )
+
+    def tasks(self) -> list[dict[str, Any]]:
+        """Every inference.sh task, as the emulator sees it."""
+        return self._call("GET", "/tasks")
+
+    def webhooks(self) -> dict[str, Any]:
+        """Webhook deliveries and what the sink received."""
+        return self._call("GET", "/webhooks")
+
+
+class EmulatorServer:
+    """The emulator on 127.0.0.1 in a daemon thread.
+
+    :param config: emulator settings.
+    :param port: the port; 0 picks a free one.
+    """
+
+    def __init__(self, config: EmulatorConfig | None = None, port: int = 0) -> None:
+        self.config = config or EmulatorConfig()
+        self.app = create_app(self.config)
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", port))
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.control = ControlClient(self.url)
+        self._server = uvicorn.Server(
+            uvicorn.Config(self.app, log_level="critical", access_log=False, timeout_keep_alive=30)
+        )
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> EmulatorServer:
+        """Start serving and wait until ready."""
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
+        self._thread.start()
+        deadline = time.time() + 30
+        while not self._server.started:
+            if time.time() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the emulator did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(10)
+        self._sock.close()
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def service_url(self, service: str) -> str:
+        """The base URL a connection of ``service`` uses (its host)."""
+        return self.url + PREFIXES[service]
+
+    def connection_env(self) -> dict[str, str]:
+        """``AIRFLOW_CONN_*_DEFAULT`` variables pointing at this emulator."""
+        return connection_env_for(self.url, {"inference_sh": self.config.inference_sh_api_keys[0]})

@@ -1,0 +1,132 @@
+"""Shared emulator state: clock, counters, fault rules, webhook records."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_runs.testing.emulator.clock import Clock
+from airflow_provider_runs.testing.emulator.config import EmulatorConfig
+
+SERVICE_PREFIXES = {"/inference-sh": "inference_sh", "/inferable": "inferable", "/edges": "edges"}
+
+
+def service_of(path: str) -> str | None:
+    """The service a request path belongs to."""
+    for prefix, service in SERVICE_PREFIXES.items():
+        if path == prefix or path.startswith(prefix + "/"):
+            return service
+    return None
+
+
+@dataclass
+class FaultRule:
+    """One fault-injection rule (see ``POST /_emulator/faults``).
+
+    :param kind: ``status`` (answer with ``status``), ``drop`` (close the connection mid-response)
+        or ``latency`` (delay up to ``latency`` seconds).
+    :param service: only requests of this service.
+    :param method: only this HTTP method.
+    :param path_regex: only paths (below the service prefix) matching this regex.
+    :param status: the status code of a ``status`` fault.
+    :param retry_after: ``Retry-After`` seconds sent with a status fault.
+    :param probability: chance that a matching request is hit.
+    :param count: how many requests to hit at most (``None``: unlimited).
+    :param latency: maximum delay in seconds.
+    :param phase: ``before`` (the request is not processed) or ``after`` (it is processed, then
+        the response is replaced: a create "timed out after the server received it").
+    """
+
+    kind: str
+    service: str | None = None
+    method: str | None = None
+    path_regex: str | None = None
+    status: int = 503
+    retry_after: float | None = None
+    probability: float = 1.0
+    count: int | None = None
+    latency: float = 0.0
+    phase: str = "before"
+    _regex: Any = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("status", "drop", "latency"):
+            raise ValueError("kind must be status, drop or latency")
+        if self.phase not in ("before", "after"):
+            raise ValueError("phase must be before or after")
+        self._regex = re.compile(self.path_regex) if self.path_regex else None
+
+    def matches(self, service: str | None, method: str, subpath: str) -> bool:
+        """Whether the rule applies to this request (before the dice roll)."""
+        if self.count is not None and self.count <= 0:
+            return False
+        if self.service and self.service != service:
+            return False
+        if self.method and self.method.upper() != method.upper():
+            return False
+        return not (self._regex and not self._regex.search(subpath))
+
+
+class EmulatorState:
+    """Everything shared by the routers and the middleware."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.config = config
+        self.clock = Clock(config.time_scale)
+        self.random = random.Random(config.seed)
+        self.faults: list[FaultRule] = []
+        self.reset_counters()
+        self.webhook_deliveries: list[dict[str, Any]] = []
+        self.webhook_sink: list[dict[str, Any]] = []
+
+    def reset_counters(self) -> None:
+        """Zero every counter."""
+        self.requests: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.service_counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.faults_injected: dict[str, int] = defaultdict(int)
+
+    def count(self, service: str, name: str, n: int = 1) -> None:
+        """Bump a service counter (``tasks_created``, ``cancels``, ...)."""
+        self.service_counts[service][name] += n
+
+    def pick_fault(self, service: str | None, method: str, subpath: str, phase: str) -> FaultRule | None:
+        """The first rule hitting this request in this phase (consumes its count)."""
+        for rule in self.faults:
+            if rule.kind == "latency" and phase != "before":
+                continue
+            if rule.kind != "latency" and rule.phase != phase:
+                continue
+            if not rule.matches(service, method, subpath):
+                continue
+            if rule.probability < 1.0 and self.random.random() >= rule.probability:
+                continue
+            if rule.count is not None:
+                rule.count -= 1
+            return rule
+        return None
+
+    def counters(self) -> dict[str, Any]:
+        """The ``GET /_emulator/counters`` document."""
+        services = {}
+        for service in ("inference_sh", "inferable", "edges"):
+            counts = dict(self.service_counts.get(service, {}))
+            services[service] = {
+                "requests": dict(self.requests.get(service, {})),
+                "tasks_created": counts.get("tasks_created", 0),
+                "runs_created": counts.get("runs_created", 0),
+                "cancels": counts.get("cancels", 0),
+                "webhooks_sent": counts.get("webhooks_sent", 0),
+                **counts,
+            }
+        total = sum(sum(v.values()) for v in self.requests.values())
+        return {
+            **services,
+            "requests_total": total,
+            "faults_injected": {
+                k: self.faults_injected.get(k, 0) for k in ("429", "500", "503", "drop", "latency")
+            }
+            | dict(self.faults_injected),
+        }
