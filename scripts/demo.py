@@ -83,7 +83,7 @@ def run_dags() -> int:
     from airflow.utils.session import create_session
 
     DagBundlesManager().sync_bundles_to_db()
-    bag = DagBag(dag_folder=str(EXAMPLES), include_examples=False)
+    bag = DagBag(dag_folder=str(EXAMPLES))
     if bag.import_errors:
         print(json.dumps(bag.import_errors, indent=2))
         return 1

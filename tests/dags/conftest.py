@@ -41,7 +41,7 @@ def example_dagbag(airflow_db):
 
     DagBag, sync_bag_to_db = _dagbag_api()
     DagBundlesManager().sync_bundles_to_db()
-    bag = DagBag(dag_folder=str(EXAMPLE_DAGS), include_examples=False)
+    bag = DagBag(dag_folder=str(EXAMPLE_DAGS))
     assert not bag.import_errors, bag.import_errors
     sync_bag_to_db(bag, "dags-folder", None)
     return bag
