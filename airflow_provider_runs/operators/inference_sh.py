@@ -176,7 +176,7 @@ def task_manifest(
     manifest: dict[str, Any] = {
         "task_id": run_id,
         "status": (status.details.get("status_name") if status else None) or task.get("status"),
-        "app": app or task.get("app"),
+        "app": app or task.get("app") or task.get("app_id"),
         "session_id": task.get("session_id"),
         "url": hook.run_url(run_id),
     }
