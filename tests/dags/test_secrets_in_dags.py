@@ -1,0 +1,41 @@
+"""The API key stays out of rendered template fields, XCom and task logs in a real dag.test() run."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from conftest import _dagbag_api, xcom_result
+
+from airflow_provider_runs.operators.inference_sh import InferenceShTaskOperator
+
+
+def test_key_is_masked_everywhere(example_dagbag, emulator_connections, capfd):
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields
+    from airflow.providers.common.compat.sdk import DAG
+    from airflow.utils.session import create_session
+
+    key = emulator_connections.config.inference_sh_api_keys[0]
+    with DAG(dag_id="secrets_probe", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
+        InferenceShTaskOperator(
+            task_id="probe",
+            app="acme/echo@v1",
+            # a careless template that pulls the key into a rendered field
+            input={"text": "key={{ conn.inference_sh_default.password }}"},
+            poll_interval=0.2,
+            deferrable=True,
+        )
+    DagBag, sync_bag_to_db = _dagbag_api()
+    bag = DagBag(dag_folder="/dev/null")
+    bag.bag_dag(dag)
+    sync_bag_to_db(bag, "dags-folder", None)
+    dag_run = dag.test()
+    assert str(getattr(dag_run.state, "value", dag_run.state)) == "success"
+    with create_session() as session:
+        rows = session.query(RenderedTaskInstanceFields).filter_by(dag_id="secrets_probe").all()
+        rendered = json.dumps([r.rendered_fields for r in rows])
+    assert rows and "key=" in rendered and key not in rendered
+    manifest = xcom_result(dag_run, "probe")
+    assert manifest and key not in json.dumps(xcom_result(dag_run, "probe", key="run_url"))
+    captured = capfd.readouterr()
+    assert key not in captured.out and key not in captured.err
