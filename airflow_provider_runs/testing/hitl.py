@@ -1,0 +1,94 @@
+"""Answer Airflow human-in-the-loop requests from a background thread (tests and the demo).
+
+Plays the human: it watches the metadata DB for open requests and answers them through the
+same code path as the REST endpoint ``PATCH .../hitlDetails``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class _User:
+    """The minimal user object the HITL endpoint needs."""
+
+    id: str = "demo-approver"
+    name: str = "Demo approver"
+
+    def get_id(self) -> str:
+        return self.id
+
+    def get_name(self) -> str:
+        return self.name
+
+
+@dataclass
+class HumanInTheLoopResponder:
+    """Answer every open HITL request with ``choice`` until stopped.
+
+    :param choice: the option to choose, e.g. ``"Approve"`` or ``"Deny"``.
+    :param poll_interval: seconds between two looks at the DB.
+    """
+
+    choice: str = "Approve"
+    poll_interval: float = 0.3
+    answered: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="hitl-responder")
+
+    def __enter__(self) -> HumanInTheLoopResponder:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.answer_open_requests()
+            except Exception as exc:  # keep playing the human; report at the end
+                self.errors.append(f"{type(exc).__name__}: {exc}")
+            time.sleep(self.poll_interval)
+
+    def answer_open_requests(self) -> int:
+        """Answer what is open now; return how many requests were answered."""
+        from airflow.api_fastapi.core_api.datamodels.hitl import UpdateHITLDetailPayload
+        from airflow.api_fastapi.core_api.routes.public.hitl import update_hitl_detail
+        from airflow.models.hitl import HITLDetail
+        from airflow.models.taskinstance import TaskInstance
+        from airflow.utils.session import create_session
+        from sqlalchemy import select
+
+        count = 0
+        with create_session() as session:
+            rows = session.execute(
+                select(HITLDetail, TaskInstance)
+                .join(TaskInstance, TaskInstance.id == HITLDetail.ti_id)
+                .where(HITLDetail.responded_at.is_(None))
+            ).all()
+            for detail, ti in rows:
+                update_hitl_detail(
+                    dag_id=ti.dag_id,
+                    dag_run_id=ti.run_id,
+                    task_id=ti.task_id,
+                    update_hitl_detail_payload=UpdateHITLDetailPayload(
+                        chosen_options=[self.choice], params_input={}
+                    ),
+                    user=_User(),
+                    session=session,
+                    map_index=ti.map_index,
+                )
+                self.answered.append(
+                    {"task_id": ti.task_id, "subject": detail.subject, "choice": self.choice}
+                )
+                count += 1
+        return count
