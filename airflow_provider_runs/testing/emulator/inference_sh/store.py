@@ -96,7 +96,11 @@ class Task:
                 t += step
         if self.outcome != "stuck":
             points.append((t, self.outcome))
-        return points
+        deduped = [points[0]]
+        for point in points[1:]:
+            if point[1] != deduped[-1][1]:
+                deduped.append(point)
+        return deduped
 
     def status_at(self, now: float) -> tuple[Any, float]:
         """The status at emulator time ``now`` and when it began."""
