@@ -25,7 +25,9 @@ from airflow_provider_runs.links import RUN_ID_XCOM_KEY, RUN_URL_XCOM_KEY, RunLi
 from airflow_provider_runs.operators.run_record import (
     RunRecord,
     load_record,
+    mark_completed,
     save_record,
+    task_state_store,
     utcnow_iso,
 )
 from airflow_provider_runs.triggers.run_status import RunStatusTrigger, class_path
@@ -234,6 +236,7 @@ class BaseRunOperator(RunWaitMixin, WaitArgumentsMixin, BaseOperator):
         self.max_consecutive_failures = max_consecutive_failures
         self._run_id: str | None = None
         self.wait_state: dict[str, Any] = {}
+        self.previous_run_id: str | None = None
 
     def validate_arguments(self) -> None:
         """Check the (rendered) arguments before any HTTP call; raise ``ValueError``."""
@@ -254,17 +257,26 @@ class BaseRunOperator(RunWaitMixin, WaitArgumentsMixin, BaseOperator):
         return self.wait(context, run_id, reattached=reattached)
 
     def reattach_or_submit(self, context: Any, *, force_new: bool = False) -> tuple[str, bool]:
-        """Reuse the run an earlier try created when it can still deliver; else create one."""
+        """Reuse the run an earlier try created when it can still deliver; else create one.
+
+        With the task state store (Airflow 3.3+) the record of the earlier try decides; a record
+        marked completed means the task succeeded and was cleared: a new run is started. Without
+        a store (Airflow < 3.3) a retry looks its run up at the service (``find_submitted``).
+        """
         try_number = _try_number(context)
         record = None if force_new else load_record(context)
-        if record is not None:
+        self.previous_run_id = record.run_id if record is not None and record.completed else None
+        if record is not None and record.completed:
+            self.log.info(
+                "Run %s of an earlier try succeeded and the task was cleared: starting a new run.",
+                record.run_id,
+            )
+        elif record is not None:
             run_id = record.run_id
             if run_id is None:
                 run_id = self.find_submitted(context, record.submitted_datetime - RECONCILE_SKEW)
                 if run_id:
-                    self.log.info(
-                        "Found run %s created by try %s before it crashed.", run_id, record.try_number
-                    )
+                    self.log.info("Found run %s created by try %s before it died.", run_id, record.try_number)
             if run_id and self._can_reattach(run_id):
                 self.log.info(
                     "Reattaching to run %s (created by try %s): %s",
@@ -275,7 +287,7 @@ class BaseRunOperator(RunWaitMixin, WaitArgumentsMixin, BaseOperator):
                 save_record(context, RunRecord(run_id, record.submitted_at, record.try_number))
                 self._publish(context, run_id)
                 return run_id, True
-        elif not force_new and try_number > 1 and load_record(context) is None:
+        elif not force_new and try_number > 1 and task_state_store(context) is None:
             run_id = self.find_submitted(context, _earliest_start(context) - RECONCILE_SKEW)
             if run_id and self._can_reattach(run_id):
                 self.log.info("Reattaching to run %s found at the service: %s", run_id, self.run_url(run_id))
@@ -370,7 +382,9 @@ class BaseRunOperator(RunWaitMixin, WaitArgumentsMixin, BaseOperator):
             )
             new_run_id, _ = self.reattach_or_submit(context, force_new=True)
             return self.wait(context, new_run_id, reattached=False, deadline=deadline)
-        return self.handle_status(context, run_id, status)
+        result = self.handle_status(context, run_id, status)
+        mark_completed(context, run_id)
+        return result
 
     def on_kill(self) -> None:
         """Cancel the remote run when the worker-side task is killed and ``cancel_on_kill``."""

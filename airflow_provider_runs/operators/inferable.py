@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any, Literal
@@ -145,7 +146,10 @@ class InferableRunOperator(BaseRunOperator):
         dag_id = getattr(ti, "dag_id", None) or self.dag_id
         run_id = getattr(ti, "run_id", None) or str(context.get("run_id"))
         map_index = getattr(ti, "map_index", -1)
-        for generation in range(1, MAX_GENERATIONS + 1):
+        first = 1
+        if self.previous_run_id and (match := re.search(r"\.g(\d+)$", self.previous_run_id)):
+            first = int(match.group(1)) + 1  # the task succeeded and was cleared: a new run
+        for generation in range(first, MAX_GENERATIONS + 1):
             key = idempotency_id(
                 dag_id, self.task_id, run_id, map_index if isinstance(map_index, int) else -1, generation
             )

@@ -22,11 +22,13 @@ class RunRecord:
     :param run_id: the remote run id; ``None`` while the create call is in flight.
     :param submitted_at: ISO time the create call started (bounds the look-up after a crash).
     :param try_number: the try that created the run.
+    :param completed: the task succeeded with this run (a later try is a user clear: new run).
     """
 
     run_id: str | None
     submitted_at: str
     try_number: int
+    completed: bool = False
 
     @classmethod
     def from_value(cls, value: Any) -> RunRecord | None:
@@ -38,6 +40,7 @@ class RunRecord:
             run_id=str(run_id) if run_id else None,
             submitted_at=value["submitted_at"],
             try_number=int(value.get("try_number") or 0),
+            completed=bool(value.get("completed")),
         )
 
     @property
@@ -72,3 +75,10 @@ def save_record(context: Any, record: RunRecord) -> None:
     store = task_state_store(context)
     if store is not None:
         store.set(RECORD_KEY, asdict(record))
+
+
+def mark_completed(context: Any, run_id: str) -> None:
+    """Record that the task succeeded with ``run_id`` (a later clear starts a new run)."""
+    record = load_record(context)
+    if record is not None and record.run_id == run_id:
+        save_record(context, RunRecord(run_id, record.submitted_at, record.try_number, completed=True))

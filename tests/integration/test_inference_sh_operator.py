@@ -182,6 +182,15 @@ def test_create_that_timed_out_after_landing_is_not_repeated(emulator, path):
     assert tasks_created(emulator) == 1
 
 
+@pytest.mark.parametrize("path", PATHS)
+def test_clear_after_success_starts_a_new_run(emulator, path):
+    store = FakeStateStore()
+    first = run(operator(input={"text": "again"}), path, make_context(1, store))
+    second = run(operator(input={"text": "again"}), path, make_context(2, store))
+    assert first["task_id"] != second["task_id"]
+    assert tasks_created(emulator) == 2
+
+
 def test_failed_earlier_run_is_not_reattached(emulator):
     store = FakeStateStore()
     with pytest.raises(RunFailedError):
