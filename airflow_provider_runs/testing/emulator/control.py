@@ -77,6 +77,35 @@ def build_control_router(state: EmulatorState, services: dict[str, Any]) -> APIR
         emu = services.get("inference_sh")
         return [emu.task_dto(t) | {"deleted": t.deleted} for t in emu.tasks.values()] if emu else []
 
+    @router.post("/bench/tasks")
+    async def bench_tasks(request: Request) -> dict[str, Any]:
+        """Create many echo tasks at once (benchmarks): ``{"durations": [s, ...]}``."""
+        import time
+
+        body = await request.json()
+        emu = services["inference_sh"]
+        base = str(request.base_url).rstrip("/")
+        ids, done_at = [], []
+        for i, duration in enumerate(body.get("durations") or []):
+            payload = {
+                "app": "acme/echo@v1",
+                "input": {"text": f"bench {i}", "_emulator": {"duration": duration}},
+            }
+            task = emu.create(payload, base)
+            ids.append(task.id)
+            done_at.append(time.time() + state.clock.real_seconds(float(duration)))
+        return {"ids": ids, "done_at": done_at}
+
+    @router.get("/bench/tasks/{task_id}/status")
+    async def bench_status(task_id: str) -> JSONResponse:
+        """The light status, but 404 until the task ended (what ``HttpSensorTrigger`` waits for)."""
+        emu = services["inference_sh"]
+        state.count("bench", "status_polls")
+        task = emu.tasks.get(task_id)
+        if task is None or not task.is_terminal(emu.now):
+            return JSONResponse({"detail": "not finished"}, status_code=404)
+        return JSONResponse(emu.status_dto(task))
+
     @router.get("/webhooks")
     async def webhooks() -> dict[str, Any]:
         return {"deliveries": state.webhook_deliveries, "received": state.webhook_sink}

@@ -121,6 +121,7 @@ class EmulatorState:
                 "webhooks_sent": counts.get("webhooks_sent", 0),
                 **counts,
             }
+        services["bench"] = dict(self.service_counts.get("bench", {}))
         total = sum(sum(v.values()) for v in self.requests.values())
         return {
             **services,
