@@ -6,12 +6,13 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 UV_VERSION := 0.13.9
 VENV := .venv
 VENV31 := .venv-3.1
+VENVB := .venv-bench
 UV := $(VENV)/bin/uv
 PY := $(VENV)/bin/python
 PY31 := $(VENV31)/bin/python
 export UV_LINK_MODE := copy
 
-.PHONY: all venv venv-3.1 lint format test test-3.3 test-3.1 demo e2e bench soak clean
+.PHONY: all venv venv-3.1 venv-bench lint format test test-3.3 test-3.1 demo e2e bench soak clean
 
 all: test
 
@@ -26,8 +27,16 @@ $(VENV31)/.installed: $(VENV)/.installed pyproject.toml constraints/airflow-3.1.
 	$(UV) pip install --quiet -p $(PY31) -c constraints/airflow-3.1.txt -e ".[test,emulator]"
 	touch $@
 
+# The benchmark environment adds apache-airflow-providers-http (the peer measured against).
+$(VENVB)/.installed: $(VENV)/.installed pyproject.toml constraints/bench.txt
+	$(UV) venv --quiet --allow-existing -p $(PYTHON) $(VENVB)
+	$(UV) pip install --quiet -p $(VENVB)/bin/python -c constraints/bench.txt -e ".[test,emulator]" \
+		apache-airflow-providers-http
+	touch $@
+
 venv: $(VENV)/.installed
 venv-3.1: $(VENV31)/.installed
+venv-bench: $(VENVB)/.installed
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -49,5 +58,10 @@ test-3.1: venv-3.1
 demo: venv
 	$(PY) scripts/demo.py
 
+# Benchmarks: results in benchmarks/results/*.json and printed tables (not part of make test).
+bench: venv-bench
+	$(VENVB)/bin/python benchmarks/triggerer_scale.py
+	$(VENVB)/bin/python benchmarks/sync_overhead.py
+
 clean:
-	rm -rf $(VENV) $(VENV31) .pytest_cache .ruff_cache .hypothesis .demo
+	rm -rf $(VENV) $(VENV31) $(VENVB) .pytest_cache .ruff_cache .hypothesis .demo
