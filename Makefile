@@ -1,4 +1,4 @@
-# airflow-provider-runs: make demo | make test | make e2e | make bench | make soak
+# airflow-provider-runs: make demo | make test | make bench
 # Needs only Python 3.11, make and git: every target bootstraps its own virtualenv from the
 # committed constraints (the versions that were tested).
 
@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 PY31 := $(VENV31)/bin/python
 export UV_LINK_MODE := copy
 
-.PHONY: all venv venv-3.1 venv-bench lint format test test-3.3 test-3.1 demo e2e bench soak clean
+.PHONY: all venv venv-3.1 venv-bench lint format test test-3.3 test-3.1 demo bench clean
 
 all: test
 
