@@ -1,0 +1,344 @@
+"""Edges end to end against the emulator: the ten statuses under each policy in both paths,
+files, reattach, schedules, live mode, listing, bad input."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from airflow_provider_runs.core.errors import AuthError, NotFoundError
+from airflow_provider_runs.hooks.edges import EdgesHook
+from airflow_provider_runs.operators.base import RunFailedError
+from airflow_provider_runs.operators.edges import EdgesActionOperator
+from airflow_provider_runs.sensors.edges import EdgesRunSensor
+from airflow_provider_runs.testing.emulator import EmulatorConfig, EmulatorServer
+
+from support import FakeStateStore, run_deferrable
+
+KEY = "edges_integration_key_0001"
+PATHS = ["deferrable", "worker"]
+ACTION = "linkedin-extract-people"
+
+
+def profiles(n: int, start: int = 0) -> list[dict]:
+    return [
+        {"linkedin_profile_url": f"https://www.linkedin.com/in/person-{i}", "custom_data": {"row": i}}
+        for i in range(start, start + n)
+    ]
+
+
+@pytest.fixture(scope="module")
+def edges_server():
+    with EmulatorServer(EmulatorConfig(edges_api_keys=[KEY], edges_input_seconds=0.01)) as server:
+        yield server
+
+
+@pytest.fixture
+def emu(edges_server, monkeypatch):
+    edges_server.control.reset()
+    url = edges_server.service_url("edges")
+    conn = {"conn_type": "edges", "host": url, "password": KEY, "extra": {"identity_mode": "managed"}}
+    monkeypatch.setenv("AIRFLOW_CONN_EDGES_DEFAULT", json.dumps(conn))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_EDGES_WRONG_KEY", json.dumps({**conn, "password": "edges_wrong_key_000"})
+    )
+    yield edges_server
+    edges_server.control.clear_faults()
+
+
+def counters(emu):
+    return emu.control.counters()["edges"]
+
+
+class TI:
+    def __init__(self, try_number=1, map_index=-1):
+        self.try_number, self.map_index, self.run_id, self.dag_id = try_number, map_index, "manual__1", "dag"
+        self.xcoms = {}
+
+    def xcom_push(self, key, value):
+        self.xcoms[key] = value
+
+
+def context(try_number=1, store=None):
+    ctx = {"ti": TI(try_number)}
+    if store is not None:
+        ctx["task_state_store"] = store
+    return ctx
+
+
+def operator(tmp_path=None, scenario=None, **kwargs):
+    parameters = dict(kwargs.pop("parameters", {}) or {})
+    if scenario is not None:
+        parameters["_emulator"] = scenario
+    defaults = {
+        "task_id": "enrich",
+        "action": ACTION,
+        "inputs": profiles(5),
+        "poll_interval": 0.05,
+        "timeout": 30,
+    }
+    if tmp_path is not None:
+        defaults["output_path"] = str(tmp_path / "out.jsonl")
+        defaults["failed_inputs_path"] = str(tmp_path / "failed.jsonl")
+    return EdgesActionOperator(**{**defaults, **kwargs, "parameters": parameters or None})
+
+
+def run(op, path, ctx=None):
+    ctx = ctx or context()
+    op.deferrable = path == "deferrable"
+    return run_deferrable(op, ctx) if op.deferrable else op.execute(ctx)
+
+
+# -- the ten statuses under each policy ---------------------------------------------------------
+@pytest.mark.parametrize("path", PATHS)
+def test_succeeded_writes_results(emu, path, tmp_path):
+    manifest = run(operator(tmp_path), path)
+    assert manifest["status"] == "SUCCEEDED" and manifest["results"] == manifest["output_count"] >= 5
+    lines = (tmp_path / "out.jsonl").read_text().splitlines()
+    assert len(lines) == manifest["results"] and {json.loads(x)["custom_data"]["row"] for x in lines} == set(
+        range(5)
+    )
+    assert manifest["failed_inputs"] == 0 and manifest["succeeded_inputs"] == 5
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("policy", ["fail", "succeed", "skip"])
+def test_partial_succeeded(emu, path, policy, tmp_path):
+    from airflow.providers.common.compat.sdk import AirflowSkipException
+
+    op = operator(tmp_path, scenario={"fail_inputs": [1, 3]}, partial_success=policy)
+    if policy == "fail":
+        with pytest.raises(RunFailedError, match="3 inputs succeeded, 2 failed"):
+            run(op, path)
+    elif policy == "skip":
+        with pytest.raises(AirflowSkipException, match="3 inputs succeeded, 2 failed"):
+            run(op, path)
+    else:
+        manifest = run(op, path)
+        assert manifest["status"] == "PARTIAL_SUCCEEDED" and manifest["failed_inputs"] == 2
+    failed = [json.loads(x) for x in (tmp_path / "failed.jsonl").read_text().splitlines()]
+    assert sorted(f["custom_data"]["row"] for f in failed) == [1, 3] and all(f["error"] for f in failed)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("status", ["FAILED", "INVALID"])
+def test_failures(emu, path, status):
+    with pytest.raises(RunFailedError, match=rf"failed \(status '{status}'\)"):
+        run(operator(scenario={"final_status": status}), path)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    ("status", "scenario", "arg"),
+    [("BLOCKED", {"block_run": True}, "on_blocked"), ("STOPPED", {"stop_run": True}, "on_stopped")],
+)
+@pytest.mark.parametrize("policy", ["fail", "resume", "wait"])
+def test_paused_runs(emu, path, status, scenario, arg, policy):
+    op = operator(scenario=scenario, **{arg: policy}, timeout=2 if policy == "wait" else 30)
+    if policy == "fail":
+        with pytest.raises(RunFailedError, match=rf"is {status}"):
+            run(op, path)
+    elif policy == "resume":
+        assert run(op, path)["status"] == "SUCCEEDED"
+        assert counters(emu)["resumes"] == 1
+    else:
+        with pytest.raises(RunFailedError, match=rf"deadline; last status '{status}'"):
+            run(op, path)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_resume_limit(emu, path):
+    op = operator(scenario={"block_run": True, "block_again": True}, on_blocked="resume", max_resumes=2)
+    with pytest.raises(RunFailedError, match="after 2 resumes"):
+        run(op, path)
+    assert counters(emu)["resumes"] == 2
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("status", ["CREATED", "QUEUED", "SCHEDULED", "RUNNING"])
+def test_non_terminal_statuses_keep_waiting(emu, path, status):
+    with pytest.raises(RunFailedError, match=rf"last status '{status}'"):
+        run(operator(scenario={"stuck": True, "final_status": status}, timeout=0.8), path)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_postponed_run_keeps_waiting(emu, path):
+    assert run(operator(scenario={"postponed_seconds": 0.5}), path)["status"] == "SUCCEEDED"
+
+
+# -- inputs from files --------------------------------------------------------------------------
+@pytest.mark.parametrize("path", PATHS)
+def test_inputs_from_jsonl_and_csv(emu, path, tmp_path):
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text("\n".join(json.dumps(p) for p in profiles(7)) + "\n")
+    assert run(operator(tmp_path, inputs=None, inputs_path=str(jsonl)), path)["succeeded_inputs"] == 7
+    csv_file = tmp_path / "in.csv"
+    csv_file.write_text(
+        "linkedin_profile_url\n" + "\n".join(p["linkedin_profile_url"] for p in profiles(4)) + "\n"
+    )
+    assert run(operator(tmp_path, inputs=None, inputs_path=str(csv_file)), path)["succeeded_inputs"] == 4
+
+
+# -- reattach and schedules -------------------------------------------------------------------
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("store", [True, False], ids=["state-store", "no-state-store"])
+def test_retry_reattaches(emu, path, store):
+    shared = FakeStateStore() if store else None
+
+    class Crash(TI):
+        def xcom_push(self, key, value):
+            raise SystemExit("worker killed")
+
+    with pytest.raises(SystemExit):
+        operator().execute({"ti": Crash(1), **({"task_state_store": shared} if store else {})})
+    assert run(operator(), path, context(2, shared))["status"] == "SUCCEEDED"
+    assert counters(emu)["runs_created"] == 1
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_launch_that_timed_out_after_landing_is_not_repeated(emu, path):
+    fault = {
+        "service": "edges",
+        "method": "POST",
+        "path_regex": "/run/async$",
+        "kind": "drop",
+        "phase": "after",
+    }
+    emu.control.add_faults([{**fault, "count": 1}])
+    assert run(operator(), path, context(1, FakeStateStore()))["status"] == "SUCCEEDED"
+    assert counters(emu)["runs_created"] == 1
+
+
+def test_schedule_created_once_across_retries(emu):
+    op = lambda: operator(mode="schedule", inputs=profiles(2), cron="0 3 * * *", timezone="Europe/Paris")  # noqa: E731
+    first = op().execute(context(1))
+    second = op().execute(context(2))
+    assert first["schedule_uid"] == second["schedule_uid"] and counters(emu)["schedules_created"] == 1
+
+
+def test_schedule_fires_on_its_cron(emu):
+    manifest = operator(mode="schedule", inputs=profiles(1), cron="*/5 * * * *").execute(context())
+    emu.control.advance(15 * 60)
+    hook = EdgesHook()
+    runs = [
+        r
+        for r in hook.iter_runs(sort="-created_at")
+        if r.get("scheduled_run_uid") == manifest["schedule_uid"]
+    ]
+    assert runs, "the schedule did not fire"
+
+
+def test_live_mode(emu):
+    op = operator(mode="live", inputs=None, input=profiles(1)[0])
+    result = op.execute(context())
+    assert isinstance(result, dict) and result.get("full_name")
+
+
+def test_live_list_action_follows_pages(emu):
+    search = {"linkedin_people_search_url": "https://www.linkedin.com/search/results/people/?keywords=data"}
+    op = operator(mode="live", action="linkedin-search-people", inputs=None, max_pages=3, input=search)
+    result = op.execute(context())
+    assert isinstance(result, list) and len(result) > 0
+
+
+# -- the sensor -------------------------------------------------------------------------------
+@pytest.mark.parametrize("path", PATHS)
+def test_sensor(emu, path):
+    created = operator(wait_for_completion=False).execute(context())
+    sensor = EdgesRunSensor(task_id="watch", run_id=created["run_uid"], poll_interval=0.05,
+                            deferrable=path == "deferrable")  # fmt: skip
+    ctx = context()
+    result = run_deferrable(sensor, ctx) if sensor.deferrable else sensor.execute(ctx)
+    assert result is None or result["status"] == "SUCCEEDED"
+
+
+# -- bad input --------------------------------------------------------------------------------
+def requests_sent(emu) -> int:
+    return sum(counters(emu)["requests"].values())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"action": "Not A Slug"}, "action must be an action slug"),
+        ({"mode": "live"}, 'mode="live" takes one input'),
+        ({"mode": "async", "inputs": None, "input": {"a": 1}}, "takes inputs"),
+        (
+            {"inputs": [{"linkedin_profile_url": "x"}] * 100_001},
+            "at most 100,000 inputs per run; got 100,001",
+        ),
+        ({"mode": "schedule", "inputs": profiles(101), "cron": "0 * * * *"}, "at most 100 inputs"),
+        ({"inputs": []}, "inputs is empty"),
+        ({"inputs": ["not an object"]}, r"inputs\[0\] must be a JSON object"),
+        ({"inputs": "not json"}, "inputs must be a list of JSON objects"),
+    ],
+)
+def test_errors_before_any_call(emu, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        operator(**kwargs).execute(context())
+    assert requests_sent(emu) == 0
+
+
+def test_malformed_file_line(emu, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"linkedin_profile_url": "https://www.linkedin.com/in/a"}\n{"oops": \n')
+    with pytest.raises(ValueError, match="line 2: not valid JSON"):
+        operator(inputs=None, inputs_path=str(bad)).execute(context())
+    assert requests_sent(emu) == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"partial_success": "maybe"}, "partial_success must be one of"),
+        ({"on_blocked": "x"}, "on_blocked must be"),
+        ({"mode": "stream"}, "mode must be live, async or schedule"),
+        ({"max_pages": 0}, "max_pages must be"),
+    ],
+)
+def test_constructor_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        operator(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"sort": "name"}, "sort field 'name'"),
+        ({"limit": 101}, "limit must be between 1 and 100"),
+        ({"filters": {"status": "DONE"}}, "unknown run status"),
+    ],
+)
+def test_listing_errors(emu, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        EdgesHook().list_runs(**kwargs)
+
+
+def test_wrong_key_401(emu):
+    with pytest.raises(AuthError) as err:
+        operator(edges_conn_id="edges_wrong_key").execute(context())
+    assert err.value.status_code == 401 and "edges_wrong_key_000" not in str(err.value)
+
+
+def test_unknown_run_404(emu):
+    with pytest.raises(NotFoundError) as err:
+        EdgesHook().get_run("00000000-0000-0000-0000-000000000000")
+    assert err.value.code == "NOT_FOUND"
+
+
+def test_resume_of_a_finished_run_409(emu):
+    from airflow_provider_runs.core.errors import ConflictError
+
+    manifest = run(operator(), "worker")
+    with pytest.raises(ConflictError):
+        EdgesHook().resume_run(manifest["run_uid"])
+
+
+def test_key_never_leaks(emu, caplog, tmp_path):
+    caplog.set_level(logging.DEBUG)
+    ctx = context(1, FakeStateStore())
+    manifest = run(operator(tmp_path), "deferrable", ctx)
+    for text in (json.dumps(manifest), json.dumps(ctx["ti"].xcoms), caplog.text):
+        assert KEY not in text
