@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
+os.environ.setdefault("EDGES_EXAMPLE_ROWS", "2000")  # the nightly example's file, smaller in tests
 
 
 @pytest.fixture(scope="session")

@@ -39,3 +39,47 @@ def test_batch_dag(run_dag, emulator_connections):
     summary = xcom_result(dag_run, "summarize")
     assert summary == {"count": 5, "texts": [f"document {i}" for i in range(1, 6)]}
     assert emulator_connections.control.counters()["inference_sh"]["tasks_created"] == 5
+
+
+def test_inferable_daily_report(run_dag):
+    dag_run = run_dag("example_inferable_daily_report")
+    assert task_states(dag_run) == {"count_tickets": "success", "publish": "success"}
+    report = xcom_result(dag_run, "count_tickets")["result"]
+    assert set(report) == {"open_tickets", "oldest_ticket_id", "summary"}
+    assert xcom_result(dag_run, "publish").startswith(f"{report['open_tickets']} open tickets")
+
+
+@pytest.mark.parametrize(("choice", "approved"), [("Approve", True), ("Deny", False)])
+def test_inferable_approval_answered_in_airflow(run_dag, emulator_connections, choice, approved):
+    pytest.importorskip("airflow.sdk.exceptions", reason="needs Airflow 3.3 awaiting_input")
+    from airflow.sdk import exceptions
+
+    if not hasattr(exceptions, "TaskAwaitingInput"):
+        pytest.skip("human-in-the-loop without a triggerer needs Airflow 3.3")
+    from airflow_provider_runs.testing.hitl import HumanInTheLoopResponder
+
+    with HumanInTheLoopResponder(choice=choice) as human:
+        dag_run = run_dag("example_inferable_approval")
+    assert human.answered and "send_email" in human.answered[0]["subject"], human.errors
+    assert task_states(dag_run) == {"notify_customer": "success"}
+    counters = emulator_connections.control.counters()["inferable"]
+    assert counters["approvals"] == 1
+    jobs = [j for j in emulator_connections.control.counters()["inferable"].get("approved_jobs", [])]
+    assert jobs == [] or jobs[0]["approved"] is approved
+
+
+def test_edges_nightly_enrichment(run_dag, emulator_connections, monkeypatch, tmp_path):
+    dag_run = run_dag("example_edges_nightly_enrichment")
+    states = task_states(dag_run)
+    assert states == {"export_profiles": "success", "enrich_profiles": "success", "summarize": "success"}, (
+        states
+    )
+    manifest = xcom_result(dag_run, "enrich_profiles")
+    assert manifest["results"] >= manifest["succeeded_inputs"] > 0
+    assert manifest["succeeded_inputs"] + manifest["failed_inputs"] == 2000
+
+
+def test_edges_live_and_schedule(run_dag, emulator_connections):
+    dag_run = run_dag("example_edges_live_and_schedule")
+    assert task_states(dag_run) == {"lookup_one_profile": "success", "weekly_schedule": "success"}
+    assert xcom_result(dag_run, "weekly_schedule")["schedule_uid"]
