@@ -315,6 +315,11 @@ class InferableHook(RunsHook):
         path = self._p(self.settings, f"/runs/{_check_id(run_id)}/messages")
         return list(self.send(ApiRequest("GET", path, params=params)).body or [])
 
+    def list_events(self, *, run_id: str | None = None, type: str | None = None) -> list[dict[str, Any]]:
+        """The newest 100 events of the cluster (``approvalRequested``, ``approvalGranted``, ...)."""
+        params = {"runId": run_id, "type": type}
+        return list(self.send(ApiRequest("GET", self._p(self.settings, "/events"), params=params)).body or [])
+
     def pending_approval(self, run_id: str) -> dict[str, Any] | None:
         """The run's first job with a requested, unanswered approval, or ``None``."""
         settings = self.settings

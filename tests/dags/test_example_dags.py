@@ -62,10 +62,12 @@ def test_inferable_approval_answered_in_airflow(run_dag, emulator_connections, c
         dag_run = run_dag("example_inferable_approval")
     assert human.answered and "send_email" in human.answered[0]["subject"], human.errors
     assert task_states(dag_run) == {"notify_customer": "success"}
-    counters = emulator_connections.control.counters()["inferable"]
-    assert counters["approvals"] == 1
-    jobs = [j for j in emulator_connections.control.counters()["inferable"].get("approved_jobs", [])]
-    assert jobs == [] or jobs[0]["approved"] is approved
+    assert emulator_connections.control.counters()["inferable"]["approvals"] == 1
+    from airflow_provider_runs.hooks.inferable import InferableHook
+
+    run_id = xcom_result(dag_run, "notify_customer", key="run_id")
+    answer = "approvalGranted" if approved else "approvalDenied"
+    assert InferableHook().list_events(run_id=run_id, type=answer), f"no {answer} event for {run_id}"
 
 
 def test_edges_nightly_enrichment(run_dag, emulator_connections, monkeypatch, tmp_path):
