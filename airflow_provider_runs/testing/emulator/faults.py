@@ -133,6 +133,14 @@ class FaultMiddleware:
             )
             await send({"type": "http.response.body", "body": b'{"partial": ', "more_body": True})
             raise DroppedConnection("emulator: dropped the connection on purpose")
+        if rule.kind == "body":
+            self.state.faults_injected["body"] += 1
+            raw = (rule.body or "").encode()
+            await send({"type": "http.response.start", "status": int(rule.status),
+                        "headers": [(b"content-type", rule.content_type.encode()),
+                                    (b"content-length", str(len(raw)).encode())]})  # fmt: skip
+            await send({"type": "http.response.body", "body": raw})
+            return
         status = int(rule.status)
         self.state.faults_injected[str(status)] += 1
         headers = [

@@ -26,8 +26,9 @@ def service_of(path: str) -> str | None:
 class FaultRule:
     """One fault-injection rule (see ``POST /_emulator/faults``).
 
-    :param kind: ``status`` (answer with ``status``), ``drop`` (close the connection mid-response)
-        or ``latency`` (delay up to ``latency`` seconds).
+    :param kind: ``status`` (answer with ``status``), ``drop`` (close the connection mid-response),
+        ``latency`` (delay up to ``latency`` seconds) or ``body`` (answer ``status`` with the raw
+        ``body`` text and ``content_type``: malformed JSON, odd shapes, unexpected values).
     :param service: only requests of this service.
     :param method: only this HTTP method.
     :param path_regex: only paths (below the service prefix) matching this regex.
@@ -50,11 +51,13 @@ class FaultRule:
     count: int | None = None
     latency: float = 0.0
     phase: str = "before"
+    body: str | None = None
+    content_type: str = "application/json"
     _regex: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        if self.kind not in ("status", "drop", "latency"):
-            raise ValueError("kind must be status, drop or latency")
+        if self.kind not in ("status", "drop", "latency", "body"):
+            raise ValueError("kind must be status, drop, latency or body")
         if self.phase not in ("before", "after"):
             raise ValueError("phase must be before or after")
         self._regex = re.compile(self.path_regex) if self.path_regex else None
