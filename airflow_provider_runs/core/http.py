@@ -170,6 +170,18 @@ class TransportConfig:
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
         self.redact = Redactor(self.secrets)
+        self._plain_headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **self.auth_headers}
+        self._timeouts: dict[float | None, Any] = {}
+
+    def aiohttp_timeout(self, read_timeout: float | None) -> Any:
+        """The (cached) ``aiohttp.ClientTimeout`` for a read timeout."""
+        timeout = self._timeouts.get(read_timeout)
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(
+                total=None, connect=self.connect_timeout, sock_read=read_timeout or self.read_timeout
+            )
+            self._timeouts[read_timeout] = timeout
+        return timeout
 
     def __repr__(self) -> str:  # never show headers
         return f"TransportConfig(service={self.service!r}, base_url={self.base_url!r})"
@@ -181,8 +193,13 @@ class TransportConfig:
         return f"{self.base_url}/{path.lstrip('/')}"
 
     def headers(self, extra: Mapping[str, str] | None, has_body: bool) -> dict[str, str]:
-        """Build request headers: auth, accept, user agent, content type when there is a body."""
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **self.auth_headers}
+        """Build request headers: auth, accept, user agent, content type when there is a body.
+
+        The common case (no body, no extra headers) reuses one prebuilt dict: polls are hot.
+        """
+        if not has_body and not extra:
+            return self._plain_headers
+        headers = dict(self._plain_headers)
         if has_body:
             headers["Content-Type"] = "application/json"
         if extra:
@@ -407,7 +424,6 @@ async def shared_session() -> aiohttp.ClientSession:
     if session is None or session.closed:
         session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS, ttl_dns_cache=300),
-            headers={"User-Agent": USER_AGENT},
             skip_auto_headers=("User-Agent",),
         )
         _SESSIONS[loop] = session
@@ -478,17 +494,14 @@ class AsyncTransport:
     async def _once(self, method, path, params, json_body, headers, read_timeout) -> ApiResponse:
         cfg = self.config
         session = await shared_session()
-        timeout = aiohttp.ClientTimeout(
-            total=None, connect=cfg.connect_timeout, sock_read=read_timeout or cfg.read_timeout
-        )
         try:
             async with session.request(
                 method,
                 cfg.url(path),
-                params=encode_params(params),
-                data=_async_body(json_body),
+                params=None if params is None else encode_params(params),
+                data=None if json_body is None else _async_body(json_body),
                 headers=cfg.headers(headers, json_body is not None),
-                timeout=timeout,
+                timeout=cfg.aiohttp_timeout(read_timeout),
             ) as resp:
                 raw = await resp.read()
                 status = resp.status
