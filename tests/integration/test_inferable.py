@@ -240,12 +240,10 @@ def requests_sent(emu) -> int:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"initial_prompt": ""}, "initial_prompt must be a non-empty string"),
         ({"result_schema": {"type": "array", "items": {}}}, "must describe an object"),
         ({"result_schema": {"type": "object"}}, "must have 'properties'"),
         ({"result_schema": {"type": "object", "properties": {"bad name": {}}}}, "property name 'bad name'"),
         ({"result_schema": dict}, "not a pydantic BaseModel"),
-        ({"tools": []}, "tools cannot be an empty list"),
         ({"on_paused": "ignore"}, "on_paused must be one of"),
         ({"poll_interval": 0}, "poll_interval must be a positive number"),
     ],
@@ -258,6 +256,9 @@ def test_constructor_errors(kwargs, message):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
+        ({"initial_prompt": ""}, "initial_prompt must be a non-empty string"),
+        ({"initial_prompt": "  "}, "initial_prompt must be a non-empty string"),
+        ({"tools": []}, "tools cannot be an empty list"),
         ({"inferable_run_id": "bad id!"}, "must match"),
         ({"input": "not json"}, "input must be a JSON object"),
         ({"context": ["x"]}, "context must be a JSON object"),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from airflow_provider_runs.testing.emulator.connections import DEFAULT_CLUSTER, DEFAULT_KEYS
+
 
 @dataclass
 class EmulatorConfig:
@@ -23,6 +25,11 @@ class EmulatorConfig:
     :param session_idle_timeout: default idle timeout of inference.sh sessions, seconds.
     :param max_wait_seconds: how long ``wait=true`` blocks before returning the current task.
     :param seed: seed of the fault-injection randomness.
+    :param inferable_clusters: Inferable cluster ids and the consumer keys of each.
+    :param inferable_machine_keys: machine keys (``sk_machine...``), valid in the first cluster.
+    :param inferable_enforce_key_kinds: refuse run creation with a machine key (old hosted
+        behaviour); ``False`` lets any valid key create, like the current source.
+    :param inferable_step_seconds: emulator seconds each agent step lasts.
     """
 
     inference_sh_api_keys: list[str] = field(default_factory=lambda: ["inf_test_key"])
@@ -35,3 +42,11 @@ class EmulatorConfig:
     session_idle_timeout: float = 60.0
     max_wait_seconds: float = 3.0
     seed: int | None = None
+    inferable_clusters: dict[str, list[str]] = field(
+        default_factory=lambda: {DEFAULT_CLUSTER: [DEFAULT_KEYS["inferable"]]}
+    )
+    inferable_machine_keys: list[str] = field(
+        default_factory=lambda: ["sk_machine_emulator_key_000000000000000000000"]
+    )
+    inferable_enforce_key_kinds: bool = True
+    inferable_step_seconds: float = 0.2

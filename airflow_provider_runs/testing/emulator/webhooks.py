@@ -25,6 +25,10 @@ async def deliver_webhooks(state: EmulatorState, services: dict[str, Any], inter
                     if task.webhook and not task.webhook_done and task.is_terminal(now):
                         task.webhook_done = True
                         await _post(state, session, task.webhook, emu.task_dto(task), "inference_sh", task.id)
+            for name, service in services.items():
+                if name != "inference_sh" and hasattr(service, "due_webhooks"):
+                    for url, body, ref in service.due_webhooks():
+                        await _post(state, session, url, body, name, ref)
             await asyncio.sleep(interval)
 
 

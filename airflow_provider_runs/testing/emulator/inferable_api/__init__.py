@@ -1,0 +1,1 @@
+"""The Inferable part of the emulator (``specs/inferable.md``)."""
