@@ -74,6 +74,9 @@ class HumanInTheLoopResponder:
                 select(HITLDetail, TaskInstance)
                 .join(TaskInstance, TaskInstance.id == HITLDetail.ti_id)
                 .where(HITLDetail.responded_at.is_(None))
+                # answer only parked tasks: a response written before the task parks is not
+                # picked up by dag.test() (the API server's park transition would)
+                .where(TaskInstance.state.in_(["awaiting_input", "deferred"]))
             ).all()
             for detail, ti in rows:
                 update_hitl_detail(
