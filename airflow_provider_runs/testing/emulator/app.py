@@ -17,6 +17,7 @@ from airflow_provider_runs.testing.emulator.webhooks import deliver_webhooks
 ROUTER_BUILDERS: dict[str, str] = {
     "inference_sh": "airflow_provider_runs.testing.emulator.inference_sh.router:build_router",
     "inferable": "airflow_provider_runs.testing.emulator.inferable_api.router:build_router",
+    "edges": "airflow_provider_runs.testing.emulator.edges_api.router:build_router",
 }
 """Service name -> ``module:function`` returning ``(APIRouter, emulator object)``."""
 

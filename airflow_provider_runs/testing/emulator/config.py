@@ -30,6 +30,11 @@ class EmulatorConfig:
     :param inferable_enforce_key_kinds: refuse run creation with a machine key (old hosted
         behaviour); ``False`` lets any valid key create, like the current source.
     :param inferable_step_seconds: emulator seconds each agent step lasts.
+    :param edges_api_keys: keys accepted by the Edges router (``X-API-Key``).
+    :param edges_strict_callback: answer 400 when an async launch has no callback.
+    :param edges_launch_status_code: status code of async/schedule launches (200 or 201).
+    :param edges_input_seconds: emulator seconds an async run spends per input.
+    :param edges_rate_limit_per_minute: answer 429 past this many Edges requests a minute.
     """
 
     inference_sh_api_keys: list[str] = field(default_factory=lambda: ["inf_test_key"])
@@ -50,3 +55,8 @@ class EmulatorConfig:
     )
     inferable_enforce_key_kinds: bool = True
     inferable_step_seconds: float = 0.2
+    edges_api_keys: list[str] = field(default_factory=lambda: [DEFAULT_KEYS["edges"]])
+    edges_strict_callback: bool = False
+    edges_launch_status_code: int = 200
+    edges_input_seconds: float = 0.001
+    edges_rate_limit_per_minute: int | None = None

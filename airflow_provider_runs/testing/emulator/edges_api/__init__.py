@@ -1,0 +1,1 @@
+"""The Edges part of the emulator (``specs/edges.md``)."""
