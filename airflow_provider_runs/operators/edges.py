@@ -205,7 +205,6 @@ class EdgesActionOperator(BaseRunOperator):
             return self._run_live()
         if self.mode == "schedule":
             return self._create_schedule(context)
-        self.wait_state["input_count"] = self._count
         run_id, reattached = self.reattach_or_submit(context)
         return self.wait(context, run_id, reattached=reattached)
 
@@ -350,15 +349,15 @@ class EdgesActionOperator(BaseRunOperator):
                 f"Edges run {run_id} reports {expected} results but only {written} could be read. "
                 f"Run: {self.run_url(run_id)}"
             )
-        failed = self._write_failed_inputs(run_id)
-        total = self.wait_state.get("input_count")
+        total, failed = self._write_failed_inputs(run_id)
         manifest.update(
             {
                 "results": written,
                 "output_path": self.output_path,
+                "inputs": total,
                 "failed_inputs": failed,
                 "failed_inputs_path": self.failed_inputs_path if failed or self.failed_inputs_path else None,
-                "succeeded_inputs": (total - failed) if isinstance(total, int) else None,
+                "succeeded_inputs": total - failed,
             }
         )
         return manifest
@@ -376,12 +375,15 @@ class EdgesActionOperator(BaseRunOperator):
             count = sum(1 for _ in self.hook.iter_outputs(run_id))
         return count
 
-    def _write_failed_inputs(self, run_id: str) -> int:
-        failed = (i for i in self.hook.iter_inputs(run_id) if i.get("status") in FAILED_INPUT_STATUSES)
-        count = 0
+    def _write_failed_inputs(self, run_id: str) -> tuple[int, int]:
+        """Stream the run's inputs once: write the failed ones; return ``(inputs, failed)``."""
+        total = count = 0
         handle = None
         try:
-            for item in failed:
+            for item in self.hook.iter_inputs(run_id):
+                total += 1
+                if item.get("status") not in FAILED_INPUT_STATUSES:
+                    continue
                 if handle is None and self.failed_inputs_path:
                     target = open_path(self.failed_inputs_path)
                     target.parent.mkdir(parents=True, exist_ok=True)
@@ -399,7 +401,7 @@ class EdgesActionOperator(BaseRunOperator):
         finally:
             if handle is not None:
                 handle.close()
-        return count
+        return total, count
 
 
 def _parse_time(value: Any) -> datetime | None:

@@ -77,7 +77,8 @@ def test_edges_nightly_enrichment(run_dag, emulator_connections, monkeypatch, tm
         states
     )
     manifest = xcom_result(dag_run, "enrich_profiles")
-    assert manifest["results"] >= manifest["succeeded_inputs"] > 0
+    assert isinstance(manifest["succeeded_inputs"], int), manifest
+    assert manifest["results"] >= manifest["succeeded_inputs"] > 0, manifest
     assert manifest["succeeded_inputs"] + manifest["failed_inputs"] == 2000
 
 
