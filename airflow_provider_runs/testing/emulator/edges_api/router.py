@@ -517,9 +517,8 @@ def _sorted(items: list[Any], sorts: list[str], emu: EdgesEmulator) -> list[Any]
             raise EdgesError(
                 400, "BAD_PARAMETERS", f"querystring/sort must be one of {', '.join(A.SORT_FIELDS)}"
             )
-        items.sort(
-            key=lambda x, f=field: (_sort_key(x, f, emu), getattr(x, "id", 0)), reverse=spec.startswith("-")
-        )
+        # stable, also in reverse: equal keys keep the order of the later sort fields (and of ids)
+        items.sort(key=lambda x, f=field: _sort_key(x, f, emu), reverse=spec.startswith("-"))
     return items
 
 
