@@ -62,6 +62,7 @@ demo: venv
 bench: venv-bench
 	$(VENVB)/bin/python benchmarks/triggerer_scale.py
 	$(VENVB)/bin/python benchmarks/sync_overhead.py
+	$(VENVB)/bin/python benchmarks/edges_batch.py
 
 clean:
 	rm -rf $(VENV) $(VENV31) $(VENVB) .pytest_cache .ruff_cache .hypothesis .demo
