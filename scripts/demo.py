@@ -120,7 +120,13 @@ def main() -> int:
     try:
         print(f"emulator: {url}")
         configure(url)
-        failed = run_dags()
+        from airflow_provider_runs.testing.hitl import HumanInTheLoopResponder
+
+        # plays the human who approves the agent's tool call in example_inferable_approval
+        with HumanInTheLoopResponder(choice="Approve") as human:
+            failed = run_dags()
+        for answer in human.answered:
+            print(f"\n(approved in Airflow: {answer['subject']})")
     finally:
         stop(proc)
     print(f"\ndemo finished in {time.time() - started:.1f}s; {failed} DAG run(s) failed; emulator stopped")
