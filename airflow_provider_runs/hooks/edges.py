@@ -585,24 +585,26 @@ class EdgesHook(RunsHook):
         )
 
     def get_status(self, run_id: str) -> RunStatus:
-        """Poll the light status; read the full run for ``last_error`` when it needs attention."""
+        """Poll the light status; read the full run for ``last_error`` when it needs attention.
+
+        A run group (``uid1,uid2,...``, a batch split into several runs) is polled run by run and
+        combined by :func:`combine_statuses`.
+        """
+        if GROUP_SEPARATOR in run_id:
+            return combine_statuses([(uid, self.get_status(uid)) for uid in split_group(run_id)])
         light = self.get_run_status(run_id)
         status = self._status_from(light)
-        if (
-            status.state in (RunState.NEEDS_ACTION, RunState.FAILED, RunState.PARTIAL)
-            and "last_error" not in light
-        ):
+        if status.state in NEEDS_DETAILS and "last_error" not in light:
             status = self._status_from(self.get_run(run_id))
         return status
 
     async def aget_status(self, run_id: str) -> RunStatus:
         """Async :meth:`get_status`."""
+        if GROUP_SEPARATOR in run_id:
+            return combine_statuses([(uid, await self.aget_status(uid)) for uid in split_group(run_id)])
         light = await self.aget_run_status(run_id)
         status = self._status_from(light)
-        if (
-            status.state in (RunState.NEEDS_ACTION, RunState.FAILED, RunState.PARTIAL)
-            and "last_error" not in light
-        ):
+        if status.state in NEEDS_DETAILS and "last_error" not in light:
             full = _obj((await self.asend(ApiRequest("GET", f"/runs/{_check_uid(run_id)}"))).body)
             status = self._status_from(full)
         return status
@@ -620,6 +622,40 @@ class EdgesHook(RunsHook):
     def check_connection(self) -> None:
         """``GET /workspaces``: the documented authenticated sanity call."""
         self.send(ApiRequest("GET", "/workspaces"))
+
+
+GROUP_SEPARATOR = ","
+"""Joins the run uids of a batch split into several runs (a "run group", waited on together)."""
+NEEDS_DETAILS = (RunState.NEEDS_ACTION, RunState.FAILED, RunState.PARTIAL)
+
+
+def split_group(run_id: str) -> list[str]:
+    """The run uids of a run group (a single uid is a group of one)."""
+    return [uid for uid in run_id.split(GROUP_SEPARATOR) if uid]
+
+
+def combine_statuses(parts: list[tuple[str, RunStatus]]) -> RunStatus:
+    """One status for a run group: it waits while any run waits, needs action when one does,
+    succeeds when all succeed, fails when all fail, and is partial otherwise."""
+    for uid, status in parts:
+        if status.state is RunState.NEEDS_ACTION:
+            return RunStatus(
+                status.state,
+                status.raw_status,
+                f"run {uid}: {status.message}",
+                {**status.details, "run_uid": uid},
+            )
+    waiting = [(uid, s) for uid, s in parts if not s.state.is_terminal]
+    if waiting:
+        uid, status = waiting[0]
+        return RunStatus(status.state, status.raw_status, status.message, {**status.details, "run_uid": uid})
+    states = {s.state for _, s in parts}
+    messages = "; ".join(f"run {uid}: {s.message}" for uid, s in parts if s.message)
+    if states == {RunState.SUCCEEDED}:
+        return RunStatus(RunState.SUCCEEDED, "SUCCEEDED", None, {"runs": len(parts)})
+    if states <= {RunState.FAILED, RunState.CANCELLED}:
+        return RunStatus(RunState.FAILED, "FAILED", messages or None, {"runs": len(parts)})
+    return RunStatus(RunState.PARTIAL, "PARTIAL_SUCCEEDED", messages or None, {"runs": len(parts)})
 
 
 def schedule_uid(schedule: Mapping[str, Any]) -> str:

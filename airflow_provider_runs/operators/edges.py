@@ -14,12 +14,14 @@ from airflow_provider_runs.core.states import RunState, RunStatus
 from airflow_provider_runs.hooks.edges import (
     ASSUMPTIONS,
     FAILED_INPUT_STATUSES,
+    GROUP_SEPARATOR,
     EdgesHook,
     InputsTooManyError,
     check_action,
     schedule_uid,
+    split_group,
 )
-from airflow_provider_runs.inputs import InputSource
+from airflow_provider_runs.inputs import InputSource, chunked, slice_source
 from airflow_provider_runs.operators.base import BaseRunOperator, RunFailedError
 from airflow_provider_runs.outputs import open_path
 
@@ -71,6 +73,9 @@ class EdgesActionOperator(BaseRunOperator):
     :param on_stopped: the same for ``STOPPED``.
     :param max_resumes: how many times the task may resume the run.
     :param max_pages: live mode: the most result pages to follow.
+    :param split_inputs: async mode: split more than ``max_inputs_per_run`` inputs into several
+        runs, launched together and waited for together (one manifest for all of them).
+    :param max_inputs_per_run: the size of each run when splitting (at most 100,000).
     :param cron: schedule mode: 5-field cron (omit for a one-shot schedule).
     :param timezone: schedule mode: IANA time zone (default UTC).
     :param schedule_at: schedule mode: first (or only) execution time.
@@ -113,9 +118,18 @@ class EdgesActionOperator(BaseRunOperator):
         cron: str | None = None,
         timezone: str | None = None,
         schedule_at: str | datetime | None = None,
+        split_inputs: bool = False,
+        max_inputs_per_run: int = ASSUMPTIONS["max_async_inputs"],
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if (
+            not isinstance(max_inputs_per_run, int)
+            or not 1 <= max_inputs_per_run <= ASSUMPTIONS["max_async_inputs"]
+        ):
+            raise ValueError(f"max_inputs_per_run must be between 1 and {ASSUMPTIONS['max_async_inputs']:,}")
+        self.split_inputs = split_inputs
+        self.max_inputs_per_run = max_inputs_per_run
         if mode not in ("live", "async", "schedule"):
             raise ValueError(f"mode must be live, async or schedule; got {mode!r}")
         for arg, value, allowed in (
@@ -181,9 +195,11 @@ class EdgesActionOperator(BaseRunOperator):
         self._count = self._source().count()
         if self._count < 1:
             raise ValueError("inputs is empty: a run needs at least one input")
-        if self._count > limit:
+        splitting = self.mode == "async" and self.split_inputs
+        if self._count > limit and not splitting:
             raise InputsTooManyError(
-                f"{self.mode} mode takes at most {limit:,} inputs per run; got {self._count:,}"
+                f"{self.mode} mode takes at most {limit:,} inputs per run; got {self._count:,} "
+                "(pass split_inputs=True to run them as several runs)"
             )
         if self.mode != "schedule" and (self.cron or self.timezone or self.schedule_at):
             raise ValueError('cron, timezone and schedule_at are only for mode="schedule"')
@@ -263,33 +279,78 @@ class EdgesActionOperator(BaseRunOperator):
         }
 
     def submit(self, context: Any) -> str:
-        """Launch the async run, streaming the inputs."""
-        source = self._source()
+        """Launch the async run (or, split, one run per chunk), streaming the inputs.
+
+        A split batch's runs are named ``<name>:part<k>of<n>``; a part that already exists (a
+        retry, or a launch that failed after it landed) is reused instead of launched again.
+        """
+        source, name = self._source(), self._name(context)
+        size = self.max_inputs_per_run if self.split_inputs else max(self._count, 1)
+        parts = chunked(source, self._count, size)
+        if len(parts) == 1:
+            return self._launch(lambda: iter(source), self._count, name)
+        existing = self._runs_named(f"{name}:part")
+        uids = []
+        for k, (start, stop) in enumerate(parts, start=1):
+            part_name = f"{name}:part{k}of{len(parts)}"
+            uid = existing.get(part_name)
+            if uid is None:
+                uid = self._launch(
+                    lambda a=start, b=stop: slice_source(source, a, b), stop - start, part_name
+                )
+            uids.append(uid)
+        self.log.info("Split %s inputs into %d runs: %s", f"{self._count:,}", len(uids), ", ".join(uids))
+        return GROUP_SEPARATOR.join(uids)
+
+    def _launch(self, inputs: Any, count: int, name: str) -> str:
         handle = self.hook.run_async(
             self.action,
-            lambda: iter(source),
-            count=self._count,
+            inputs,
+            count=count,
             parameters=self.parameters,
             callback=self.callback,
             identity_mode=self.identity_mode,
             identity_ids=self.identity_ids,
-            name=self._name(context),
+            name=name,
         )
         uid = handle.get("run_uid") or handle.get("uid")
         if not uid:
             raise RunFailedError(f"Edges returned a launch handle without run_uid: keys {sorted(handle)}")
         return str(uid)
 
-    def find_submitted(self, context: Any, since: datetime) -> str | None:
-        """The newest run of this action carrying this task instance's name, created since ``since``."""
-        name = self._name(context)
+    def _runs_named(self, prefix: str, since: datetime | None = None) -> dict[str, str]:
+        """``{name: uid}`` of this action's recent runs whose name starts with ``prefix``."""
+        found: dict[str, str] = {}
         for run in self.hook.iter_runs(filters={"action_name": [self.action]}, sort="-created_at"):
             created = _parse_time(run.get("created_at"))
-            if created is not None and created < since:
-                return None
-            if run.get("name") == name:
-                return str(run["uid"])
+            if since is not None and created is not None and created < since:
+                break
+            name = run.get("name") or ""
+            if name.startswith(prefix) and name not in found:
+                found[name] = str(run["uid"])
+        return found
+
+    def find_submitted(self, context: Any, since: datetime) -> str | None:
+        """The newest run of this action carrying this task instance's name, created since ``since``.
+
+        For a split batch, the group of its parts when every part exists (else ``None``: the
+        retry's :meth:`submit` reuses the parts that exist and launches the others).
+        """
+        name = self._name(context)
+        runs = self._runs_named(name, since)
+        if name in runs:
+            return runs[name]
+        parts = {n: uid for n, uid in runs.items() if n.startswith(f"{name}:part")}
+        if parts:
+            total = int(next(iter(parts)).rsplit("of", 1)[-1])
+            ordered = [parts.get(f"{name}:part{k}of{total}") for k in range(1, total + 1)]
+            if all(ordered):
+                return GROUP_SEPARATOR.join(ordered)  # type: ignore[arg-type]
         return None
+
+    def run_url(self, run_id: str) -> str:
+        """The URL of the run (of the first run of a split batch)."""
+        return self.hook.run_url(split_group(run_id)[0])
 
     # -- outcome ---------------------------------------------------------------------------
     def handle_status(self, context: Any, run_id: str, status: RunStatus) -> dict[str, Any] | None:
@@ -325,7 +386,7 @@ class EdgesActionOperator(BaseRunOperator):
                 resumes + 1,
                 self.max_resumes,
             )
-            self.hook.resume_run(run_id)
+            self.hook.resume_run(status.details.get("run_uid") or run_id)
             self.wait_state["resumes"] = resumes + 1
             return self.wait(context, run_id)
         what = f"is {raw}" + (f" after {resumes} resumes" if policy == "resume" else "")
@@ -333,23 +394,27 @@ class EdgesActionOperator(BaseRunOperator):
 
     def build_manifest(self, context: Any, run_id: str, status: RunStatus | None) -> dict[str, Any]:
         """Write outputs and failed inputs to their files; return paths and counts."""
-        run = self.hook.get_run(run_id)
+        uids = split_group(run_id)
+        runs = [self.hook.get_run(uid) for uid in uids]
+        counts = [r.get("output_count") for r in runs]
         manifest: dict[str, Any] = {
             "run_uid": run_id,
-            "status": run.get("status"),
+            "status": status.raw_status if status is not None and len(uids) > 1 else runs[0].get("status"),
             "url": self.run_url(run_id),
-            "output_count": run.get("output_count"),
+            "output_count": sum(c for c in counts if isinstance(c, int)),
         }
+        if len(uids) > 1:
+            manifest["runs"] = [{"run_uid": r.get("uid"), "status": r.get("status")} for r in runs]
         if status is None:
             return manifest
-        written = self._write_outputs(run_id)
-        expected = run.get("output_count")
-        if isinstance(expected, int) and written < expected:
+        written = self._write_outputs(uids)
+        expected = manifest["output_count"]
+        if written < expected:
             raise RunFailedError(
                 f"Edges run {run_id} reports {expected} results but only {written} could be read. "
                 f"Run: {self.run_url(run_id)}"
             )
-        total, failed = self._write_failed_inputs(run_id)
+        total, failed = self._write_failed_inputs(uids)
         manifest.update(
             {
                 "results": written,
@@ -362,25 +427,27 @@ class EdgesActionOperator(BaseRunOperator):
         )
         return manifest
 
-    def _write_outputs(self, run_id: str) -> int:
+    def _write_outputs(self, uids: list[str]) -> int:
+        """Stream every result of the runs to ``output_path`` (JSON lines); return the count."""
         count = 0
+        items = (item for uid in uids for item in self.hook.iter_outputs(uid))
         if self.output_path:
             target = open_path(self.output_path)
             target.parent.mkdir(parents=True, exist_ok=True)
             with target.open("w") as handle:
-                for item in self.hook.iter_outputs(run_id):
+                for item in items:
                     handle.write(json.dumps(item, separators=(",", ":")) + "\n")
                     count += 1
         else:
-            count = sum(1 for _ in self.hook.iter_outputs(run_id))
+            count = sum(1 for _ in items)
         return count
 
-    def _write_failed_inputs(self, run_id: str) -> tuple[int, int]:
-        """Stream the run's inputs once: write the failed ones; return ``(inputs, failed)``."""
+    def _write_failed_inputs(self, uids: list[str]) -> tuple[int, int]:
+        """Stream the runs' inputs once: write the failed ones; return ``(inputs, failed)``."""
         total = count = 0
         handle = None
         try:
-            for item in self.hook.iter_inputs(run_id):
+            for item in (item for uid in uids for item in self.hook.iter_inputs(uid)):
                 total += 1
                 if item.get("status") not in FAILED_INPUT_STATUSES:
                     continue

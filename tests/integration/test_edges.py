@@ -247,8 +247,9 @@ def test_live_list_action_follows_pages(emu):
 @pytest.mark.parametrize("path", PATHS)
 def test_sensor(emu, path):
     created = operator(wait_for_completion=False).execute(context())
-    sensor = EdgesRunSensor(task_id="watch", run_id=created["run_uid"], poll_interval=0.05,
-                            deferrable=path == "deferrable")  # fmt: skip
+    sensor = EdgesRunSensor(
+        task_id="watch", run_id=created["run_uid"], poll_interval=0.05, deferrable=path == "deferrable"
+    )
     ctx = context()
     result = run_deferrable(sensor, ctx) if sensor.deferrable else sensor.execute(ctx)
     assert result is None or result["status"] == "SUCCEEDED"
@@ -342,3 +343,53 @@ def test_key_never_leaks(emu, caplog, tmp_path):
     manifest = run(operator(tmp_path), "deferrable", ctx)
     for text in (json.dumps(manifest), json.dumps(ctx["ti"].xcoms), caplog.text):
         assert KEY not in text
+
+
+# -- batches split into several runs --------------------------------------------------------------
+@pytest.mark.parametrize("path", PATHS)
+def test_split_batch_runs_together(emu, path, tmp_path):
+    op = operator(
+        tmp_path,
+        inputs=profiles(25),
+        split_inputs=True,
+        max_inputs_per_run=10,
+        scenario={"fail_inputs": [2]},
+        partial_success="succeed",
+    )
+    manifest = run(op, path)
+    assert len(manifest["runs"]) == 3 and counters(emu)["runs_created"] == 3
+    assert manifest["inputs"] == 25 and manifest["failed_inputs"] == 3  # input 2 of each run failed
+    rows = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert sorted(r["custom_data"]["row"] for r in rows) == sorted(set(range(25)) - {2, 12, 22})
+
+
+def test_too_many_inputs_without_split_is_refused_with_a_hint(emu):
+    with pytest.raises(ValueError, match="split_inputs=True"):
+        operator(inputs=[{"linkedin_profile_url": "x"}] * 100_001).execute(context())
+    assert sum(counters(emu)["requests"].values()) == 0
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_split_batch_retry_reuses_every_part(emu, path):
+    store = FakeStateStore()
+
+    class Crash(TI):
+        def xcom_push(self, key, value):
+            raise SystemExit("worker killed")
+
+    op = lambda: operator(inputs=profiles(25), split_inputs=True, max_inputs_per_run=10)  # noqa: E731
+    with pytest.raises(SystemExit):
+        op().execute({"ti": Crash(1), "task_state_store": store})
+    assert run(op(), path, context(2, store))["status"] == "SUCCEEDED"
+    assert counters(emu)["runs_created"] == 3
+
+
+def test_split_batch_partly_launched_before_a_crash(emu):
+    """A try that died after launching part 1 of 3: the retry launches only parts 2 and 3."""
+    hook = EdgesHook()
+    name = operator()._name(context())
+    hook.run_async(ACTION, profiles(10), name=f"{name}:part1of3")
+    manifest = run(
+        operator(inputs=profiles(25), split_inputs=True, max_inputs_per_run=10), "worker", context(2)
+    )
+    assert manifest["status"] == "SUCCEEDED" and counters(emu)["runs_created"] == 3
