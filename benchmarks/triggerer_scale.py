@@ -1,7 +1,8 @@
 """Triggerer cost at scale: N concurrent waits in one event loop, three ways, same run.
 
 - ``provider``: N ``RunStatusTrigger``s (what the triggerer runs for deferred tasks);
-- ``floor``: a bare asyncio loop doing the same status GETs through one shared aiohttp session;
+- ``floor``: a bare asyncio loop doing the same GETs (status each poll, the full task once at the
+  end, as the provider does) through one shared aiohttp session;
 - ``peer``: N ``HttpSensorTrigger``s (apache-airflow-providers-http) polling the same status,
   on an emulator route that answers 404 until the task ended (what that trigger waits for).
 
@@ -68,6 +69,9 @@ async def run_floor(ids, url, poll, events):
                 async with session.get(f"{url}/inference-sh/tasks/{task_id}/status", headers=headers) as resp:
                     body = json.loads(await resp.read())
                 if body["data"]["status"] >= 10:
+                    # the same calls as the provider: the full task is read once at the end
+                    async with session.get(f"{url}/inference-sh/tasks/{task_id}", headers=headers) as resp:
+                        json.loads(await resp.read())
                     events[task_id] = (time.time(), "SUCCEEDED")
                     return
                 await asyncio.sleep(poll)
