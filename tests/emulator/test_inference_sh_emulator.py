@@ -288,3 +288,10 @@ def test_legacy_numbering_server():
 def test_openapi_catalog_needs_no_auth(api):
     paths = requests.get(api.server.service_url("inference_sh") + "/openapi.json", timeout=5).json()["paths"]
     assert "/run" in paths and "/tasks/{task_id}/status" in paths
+
+
+def test_default_scenarios_apply_to_the_next_tasks(api):
+    api.server.control.set_scenario({"outcome": "failed", "duration": 0.05}, app="acme/echo", count=1)
+    first, second = create(api, {"text": "a"}), create(api, {"text": "b"})
+    assert wait_done(api, first["id"])["status"] == 11
+    assert wait_done(api, second["id"])["status"] == 10

@@ -73,6 +73,19 @@ class FaultRule:
         return not (self._regex and not self._regex.search(subpath))
 
 
+def take_scenario(scenarios: list[dict[str, Any]], app: str | None = None) -> dict[str, Any]:
+    """Consume the first default scenario set through ``POST /_emulator/scenarios`` that applies
+    (to ``app``, or to every app), counting down its ``remaining`` uses; ``{}`` when none applies."""
+    for i, default in enumerate(scenarios):
+        if default.get("app") in (None, app):
+            if default.get("remaining") is not None:
+                default["remaining"] -= 1
+                if default["remaining"] <= 0:
+                    scenarios.pop(i)
+            return dict(default.get("scenario") or {})
+    return {}
+
+
 class EmulatorState:
     """Everything shared by the routers and the middleware."""
 

@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from airflow_provider_runs.testing.emulator.edges_api import assumptions as A
 from airflow_provider_runs.testing.emulator.edges_api.actions import ACTIONS, Action
 from airflow_provider_runs.testing.emulator.edges_api.store import PAUSED, TERMINAL, Run, Schedule, new_uid
-from airflow_provider_runs.testing.emulator.state import EmulatorState
+from airflow_provider_runs.testing.emulator.state import EmulatorState, take_scenario
 
 PREFIX = "/edges/v1"
 RUN_STATUSES = (
@@ -213,13 +213,7 @@ class EdgesEmulator:
         return run
 
     def _default_scenario(self) -> dict[str, Any]:
-        for i, default in enumerate(self.scenarios):
-            if default.get("remaining") is not None:
-                default["remaining"] -= 1
-                if default["remaining"] <= 0:
-                    self.scenarios.pop(i)
-            return dict(default.get("scenario") or {})
-        return {}
+        return take_scenario(self.scenarios)
 
     def handle(self, run: Run) -> dict[str, Any]:
         status, _, postponed = run.status_at(self.now)

@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse, Response
 
 from airflow_provider_runs.testing.emulator.inferable_api.results import example_for, invalid_for
 from airflow_provider_runs.testing.emulator.inferable_api.store import Job, Run, ulid
-from airflow_provider_runs.testing.emulator.state import EmulatorState
+from airflow_provider_runs.testing.emulator.state import EmulatorState, take_scenario
 
 PREFIX = "/inferable"
 RUN_ID = re.compile(r"^[0-9A-Za-z_.-]{4,128}$")
@@ -189,13 +189,7 @@ class InferableEmulator:
         return run, True
 
     def _default_scenario(self) -> dict[str, Any]:
-        for i, default in enumerate(self.scenarios):
-            if default.get("remaining") is not None:
-                default["remaining"] -= 1
-                if default["remaining"] <= 0:
-                    self.scenarios.pop(i)
-            return dict(default.get("scenario") or {})
-        return {}
+        return take_scenario(self.scenarios)
 
     def validate(self, body: Any, headers: Any) -> None:
         """The create-run checks of spec §2.1, with their body shapes."""

@@ -33,7 +33,7 @@ from airflow_provider_runs.testing.emulator.inference_sh.store import (
     Task,
     new_id,
 )
-from airflow_provider_runs.testing.emulator.state import EmulatorState
+from airflow_provider_runs.testing.emulator.state import EmulatorState, take_scenario
 
 PREFIX = "/inference-sh"
 APP_REF = re.compile(
@@ -259,14 +259,7 @@ class InferenceShEmulator:
     def _scenario(self, data: dict, app: AppSpec) -> dict[str, Any]:
         scenario = data.get("_emulator")
         if scenario is None:
-            for i, default in enumerate(self.scenarios):
-                if default.get("app") in (None, app.ref):
-                    if default.get("remaining") is not None:
-                        default["remaining"] -= 1
-                        if default["remaining"] <= 0:
-                            self.scenarios.pop(i)
-                    return dict(default.get("scenario") or {})
-            return {}
+            return take_scenario(self.scenarios, app.ref)
         if not isinstance(scenario, dict):
             raise ApiError(400, "invalid_request", "_emulator must be an object")
         if scenario.get("outcome", "completed") not in OUTCOMES:
