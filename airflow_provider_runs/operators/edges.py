@@ -197,9 +197,9 @@ class EdgesActionOperator(BaseRunOperator):
             raise ValueError("inputs is empty: a run needs at least one input")
         splitting = self.mode == "async" and self.split_inputs
         if self._count > limit and not splitting:
+            hint = " (pass split_inputs=True to run them as several runs)" if self.mode == "async" else ""
             raise InputsTooManyError(
-                f"{self.mode} mode takes at most {limit:,} inputs per run; got {self._count:,} "
-                "(pass split_inputs=True to run them as several runs)"
+                f"{self.mode} mode takes at most {limit:,} inputs per run; got {self._count:,}{hint}"
             )
         if self.mode != "schedule" and (self.cron or self.timezone or self.schedule_at):
             raise ValueError('cron, timezone and schedule_at are only for mode="schedule"')

@@ -1,0 +1,633 @@
+"""The bad-input catalogue: one list of cases across the three services, used by the test and
+by ``scripts/gen_errors_doc.py`` (which writes ``docs/errors.md``), so the docs cannot drift.
+
+Each case runs against the emulator (connections from :func:`connection_env`) and must raise
+``error`` with a message matching ``match``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+INF_KEY = "inf_catalogue_key_0123456789"
+INFERABLE_KEY = "sk_inf_catalogue_key_000000000000000000"
+MACHINE_KEY = "sk_machine_catalogue_key_0000000000000000"
+EDGES_KEY = "edges_catalogue_key_0001"
+CLUSTER = "01JCATALOGUECLUSTER0000000"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input and what the user must see."""
+
+    id: str
+    service: str
+    what: str
+    run: Callable[[Any], Any]
+    error: str
+    match: str
+
+
+def connection_env(server: Any, **overrides: str) -> dict[str, str]:
+    """``AIRFLOW_CONN_*`` for the catalogue's connections on ``server``."""
+
+    def conn(conn_type: str, service: str, key: str, **extra: Any) -> str:
+        return json.dumps(
+            {"conn_type": conn_type, "host": server.service_url(service), "password": key, "extra": extra}
+        )
+
+    return {
+        "AIRFLOW_CONN_INFERENCE_SH_DEFAULT": conn("inference_sh", "inference_sh", INF_KEY),
+        "AIRFLOW_CONN_INFERENCE_SH_BADKEY": conn("inference_sh", "inference_sh", "inf_wrong_catalogue_key"),
+        "AIRFLOW_CONN_INFERENCE_SH_BADNUMBERING": conn(
+            "inference_sh", "inference_sh", INF_KEY, status_numbering="x"
+        ),
+        "AIRFLOW_CONN_INFERENCE_SH_NOKEY": json.dumps(
+            {"conn_type": "inference_sh", "host": "http://127.0.0.1:9"}
+        ),
+        "AIRFLOW_CONN_INFERABLE_DEFAULT": conn("inferable", "inferable", INFERABLE_KEY, cluster_id=CLUSTER),
+        "AIRFLOW_CONN_INFERABLE_MACHINE": conn("inferable", "inferable", MACHINE_KEY, cluster_id=CLUSTER),
+        "AIRFLOW_CONN_INFERABLE_BADKEY": conn(
+            "inferable", "inferable", "sk_inf_wrong_key_00000", cluster_id=CLUSTER
+        ),
+        "AIRFLOW_CONN_INFERABLE_NOCLUSTER": conn("inferable", "inferable", INFERABLE_KEY),
+        "AIRFLOW_CONN_EDGES_DEFAULT": conn("edges", "edges", EDGES_KEY, identity_mode="managed"),
+        "AIRFLOW_CONN_EDGES_BADKEY": conn("edges", "edges", "edges_wrong_key_0000"),
+        "AIRFLOW_CONN_EDGES_BADIDENTITY": conn("edges", "edges", EDGES_KEY, identity_mode="direct"),
+        **overrides,
+    }
+
+
+class _TI:
+    try_number, map_index, run_id, dag_id = 1, -1, "manual__catalogue", "catalogue"
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        pass
+
+
+def _ctx() -> dict[str, Any]:
+    return {"ti": _TI()}
+
+
+# -- builders ---------------------------------------------------------------------------------------
+def ish(**kwargs: Any) -> Callable[[Any], Any]:
+    def run(server: Any) -> Any:
+        from airflow_provider_runs.operators.inference_sh import InferenceShTaskOperator
+
+        args = {
+            "task_id": "t",
+            "app": "acme/echo@v1",
+            "input": {"text": "x"},
+            "poll_interval": 0.05,
+            "timeout": 10,
+            **kwargs,
+        }
+        return InferenceShTaskOperator(**args).execute(_ctx())
+
+    return run
+
+
+def inferable(**kwargs: Any) -> Callable[[Any], Any]:
+    def run(server: Any) -> Any:
+        from airflow_provider_runs.operators.inferable import InferableRunOperator
+
+        args = {
+            "task_id": "agent",
+            "initial_prompt": "Count tickets",
+            "poll_interval": 0.05,
+            "timeout": 10,
+            **kwargs,
+        }
+        return InferableRunOperator(**args).execute(_ctx())
+
+    return run
+
+
+def edges(**kwargs: Any) -> Callable[[Any], Any]:
+    def run(server: Any) -> Any:
+        from airflow_provider_runs.operators.edges import EdgesActionOperator
+
+        args = {
+            "task_id": "enrich",
+            "action": "linkedin-extract-people",
+            "poll_interval": 0.05,
+            "timeout": 10,
+            "inputs": [{"linkedin_profile_url": "https://www.linkedin.com/in/a"}],
+            **kwargs,
+        }
+        return EdgesActionOperator(**args).execute(_ctx())
+
+    return run
+
+
+def with_fault(rule: dict[str, Any], then: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def run(server: Any) -> Any:
+        server.control.add_faults([rule])
+        return then(server)
+
+    return run
+
+
+def hook_call(kind: str, method: str, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+    def run(server: Any) -> Any:
+        from airflow_provider_runs.hooks.edges import EdgesHook
+        from airflow_provider_runs.hooks.inferable import InferableHook
+        from airflow_provider_runs.hooks.inference_sh import InferenceShHook
+
+        hook = {"inference_sh": InferenceShHook, "inferable": InferableHook, "edges": EdgesHook}[kind]()
+        return getattr(hook, method)(*args, **kwargs)
+
+    return run
+
+
+def sensor(kind: str, run_id: str, **kwargs: Any) -> Callable[[Any], Any]:
+    def run(server: Any) -> Any:
+        from airflow_provider_runs.sensors.edges import EdgesRunSensor
+        from airflow_provider_runs.sensors.inferable import InferableRunSensor
+        from airflow_provider_runs.sensors.inference_sh import InferenceShTaskSensor
+
+        cls = {
+            "inference_sh": InferenceShTaskSensor,
+            "inferable": InferableRunSensor,
+            "edges": EdgesRunSensor,
+        }[kind]
+        return cls(task_id="s", run_id=run_id, poll_interval=0.05, deferrable=False, **kwargs).execute(_ctx())
+
+    return run
+
+
+def status_body(body: str) -> Callable[[Any], Any]:
+    """An inference.sh task whose status endpoint answers ``body`` (for good)."""
+    return with_fault(
+        {
+            "service": "inference_sh",
+            "path_regex": "/tasks/task_",
+            "kind": "body",
+            "status": 200,
+            "body": body,
+        },
+        ish(max_consecutive_failures=2),
+    )
+
+
+PROFILE = {"linkedin_profile_url": "https://www.linkedin.com/in/a"}
+
+CASES: list[Case] = [
+    # inference.sh: arguments
+    Case("ish-missing-app", "inference.sh", "no app", ish(app=None), "ValueError", "app is required"),
+    Case(
+        "ish-malformed-app",
+        "inference.sh",
+        "app 'echo'",
+        ish(app="echo"),
+        "ValueError",
+        "is not a valid app reference",
+    ),
+    Case(
+        "ish-input-list",
+        "inference.sh",
+        "input is a list",
+        ish(input=["a"]),
+        "ValueError",
+        "input must be a JSON object",
+    ),
+    Case(
+        "ish-input-text",
+        "inference.sh",
+        "input is text, not JSON",
+        ish(input="hi"),
+        "ValueError",
+        "input must be a JSON object",
+    ),
+    Case(
+        "ish-timeout-range",
+        "inference.sh",
+        "session_timeout=7200",
+        ish(session="new", session_timeout=7200),
+        "ValueError",
+        "between 1 and 3600",
+    ),
+    Case(
+        "ish-timeout-no-session",
+        "inference.sh",
+        "session_timeout without session='new'",
+        ish(session_timeout=60),
+        "ValueError",
+        'only valid with session="new"',
+    ),
+    Case("ish-infra", "inference.sh", "infra='gpu'", ish(infra="gpu"), "ValueError", "infra must be one of"),
+    Case(
+        "ish-webhook",
+        "inference.sh",
+        "webhook without scheme",
+        ish(webhook="hooks.example/x"),
+        "ValueError",
+        r"webhook must be an http\(s\) URL",
+    ),
+    Case(
+        "ish-workers",
+        "inference.sh",
+        "workers is a string",
+        ish(workers="w1"),
+        "ValueError",
+        "workers must be a list",
+    ),
+    Case(
+        "ish-poll",
+        "inference.sh",
+        "poll_interval=0",
+        ish(poll_interval=0),
+        "ValueError",
+        "poll_interval must be a positive number",
+    ),
+    # inference.sh: connections
+    Case(
+        "ish-unknown-conn",
+        "inference.sh",
+        "unknown connection id",
+        ish(inference_sh_conn_id="nope"),
+        "AirflowNotFoundException",
+        "nope",
+    ),
+    Case(
+        "ish-no-key",
+        "inference.sh",
+        "connection without a password",
+        ish(inference_sh_conn_id="inference_sh_nokey"),
+        "ValueError",
+        "has no API key",
+    ),
+    Case(
+        "ish-bad-numbering",
+        "inference.sh",
+        "status_numbering extra 'x'",
+        ish(inference_sh_conn_id="inference_sh_badnumbering"),
+        "ValueError",
+        "status_numbering must be one of",
+    ),
+    # inference.sh: the service says no
+    Case(
+        "ish-401",
+        "inference.sh",
+        "wrong API key",
+        ish(inference_sh_conn_id="inference_sh_badkey"),
+        "AuthError",
+        "HTTP 401.*unauthorized",
+    ),
+    Case(
+        "ish-404-app",
+        "inference.sh",
+        "unknown app",
+        ish(app="acme/none@v1"),
+        "NotFoundError",
+        "HTTP 404.*app acme/none@v1 not found",
+    ),
+    Case(
+        "ish-422",
+        "inference.sh",
+        "input not matching the app schema",
+        ish(input={"wrong": 1}),
+        "BadRequestError",
+        "HTTP 422.*validation_error",
+    ),
+    Case(
+        "ish-404-session",
+        "inference.sh",
+        "unknown session id",
+        ish(app="acme/counter@v1", input={}, session="sess_nope"),
+        "NotFoundError",
+        "SESSION_NOT_FOUND",
+    ),
+    Case(
+        "ish-429",
+        "inference.sh",
+        "429 on create with Retry-After beyond the cap",
+        with_fault(
+            {
+                "service": "inference_sh",
+                "method": "POST",
+                "kind": "status",
+                "status": 429,
+                "retry_after": 3600,
+                "count": 1,
+            },
+            ish(),
+        ),
+        "RateLimitedError",
+        "HTTP 429",
+    ),
+    Case(
+        "ish-404-task",
+        "inference.sh",
+        "sensor on an unknown task",
+        sensor("inference_sh", "task_missing"),
+        "RunFailedError",
+        "404",
+    ),
+    # inference.sh: odd bodies
+    Case(
+        "ish-truncated",
+        "inference.sh",
+        "truncated JSON from the status endpoint",
+        status_body('{"data": {"id": "t", "status": 10'),
+        "RunFailedError",
+        "not JSON",
+    ),
+    Case(
+        "ish-html",
+        "inference.sh",
+        "an HTML page with 200",
+        status_body("<html>proxy</html>"),
+        "RunFailedError",
+        "not JSON",
+    ),
+    Case(
+        "ish-array",
+        "inference.sh",
+        "a JSON array instead of an object",
+        status_body("[1, 2]"),
+        "RunFailedError",
+        "unexpected body",
+    ),
+    Case(
+        "ish-v1-failure",
+        "inference.sh",
+        "v1 envelope with success=false",
+        status_body(
+            '{"success": false, "status": 500, "error": {"code": "internal_error", "message": "db down"}}'
+        ),
+        "RunFailedError",
+        "db down",
+    ),
+    # Inferable
+    Case(
+        "inf-empty-prompt",
+        "Inferable",
+        "initial_prompt=''",
+        inferable(initial_prompt=""),
+        "ValueError",
+        "initial_prompt must be a non-empty string",
+    ),
+    Case(
+        "inf-array-schema",
+        "Inferable",
+        "result_schema is an array schema",
+        lambda s: inferable(result_schema={"type": "array", "items": {}})(s),
+        "ValueError",
+        "must describe an object",
+    ),
+    Case(
+        "inf-no-properties",
+        "Inferable",
+        "result_schema without properties",
+        lambda s: inferable(result_schema={"type": "object"})(s),
+        "ValueError",
+        "must have 'properties'",
+    ),
+    Case(
+        "inf-property-name",
+        "Inferable",
+        "property 'bad-name'",
+        lambda s: inferable(result_schema={"type": "object", "properties": {"bad-name": {}}})(s),
+        "ValueError",
+        "property name 'bad-name'",
+    ),
+    Case(
+        "inf-non-model",
+        "Inferable",
+        "result_schema=dict (a class, not a model)",
+        lambda s: inferable(result_schema=dict)(s),
+        "ValueError",
+        "not a pydantic BaseModel",
+    ),
+    Case(
+        "inf-empty-tools",
+        "Inferable",
+        "tools=[]",
+        inferable(tools=[]),
+        "ValueError",
+        "tools cannot be an empty list",
+    ),
+    Case(
+        "inf-bad-id",
+        "Inferable",
+        "inferable_run_id='a b'",
+        inferable(inferable_run_id="a b"),
+        "ValueError",
+        "must match",
+    ),
+    Case(
+        "inf-no-cluster",
+        "Inferable",
+        "connection without cluster id",
+        inferable(inferable_conn_id="inferable_nocluster"),
+        "ValueError",
+        "has no cluster id",
+    ),
+    Case(
+        "inf-401",
+        "Inferable",
+        "unknown key",
+        inferable(inferable_conn_id="inferable_badkey"),
+        "AuthError",
+        "Auth not extracted from request",
+    ),
+    Case(
+        "inf-machine-key",
+        "Inferable",
+        "machine key creating a run",
+        inferable(inferable_conn_id="inferable_machine"),
+        "AuthError",
+        "cluster consumer API key",
+    ),
+    Case(
+        "inf-404",
+        "Inferable",
+        "sensor on an unknown run",
+        sensor("inferable", "no-such-run"),
+        "RunFailedError",
+        "404",
+    ),
+    Case(
+        "inf-500",
+        "Inferable",
+        "500 on every read",
+        with_fault(
+            {"service": "inferable", "method": "GET", "kind": "status", "status": 500, "count": 50},
+            sensor("inferable", "no-such-run", max_consecutive_failures=2),
+        ),
+        "RunFailedError",
+        "times in a row.*HTTP 500",
+    ),
+    # Edges
+    Case(
+        "edges-bad-slug",
+        "Edges",
+        "action 'Extract People'",
+        edges(action="Extract People"),
+        "ValueError",
+        "action must be an action slug",
+    ),
+    Case(
+        "edges-unknown-action",
+        "Edges",
+        "an action the service does not have",
+        edges(action="linkedin-extract-nothing"),
+        "NotFoundError",
+        "HTTP 404.*not found",
+    ),
+    Case(
+        "edges-live-inputs",
+        "Edges",
+        "live mode with inputs",
+        edges(mode="live"),
+        "ValueError",
+        'mode="live" takes one input',
+    ),
+    Case(
+        "edges-async-input",
+        "Edges",
+        "async mode with input",
+        edges(inputs=None, input=PROFILE),
+        "ValueError",
+        "takes inputs",
+    ),
+    Case(
+        "edges-too-many",
+        "Edges",
+        "100,001 inputs",
+        edges(inputs=[PROFILE] * 100_001),
+        "InputsTooManyError",
+        "at most 100,000 inputs per run; got 100,001",
+    ),
+    Case(
+        "edges-schedule-too-many",
+        "Edges",
+        "101 inputs in a schedule",
+        edges(mode="schedule", inputs=[PROFILE] * 101, cron="0 3 * * *"),
+        "InputsTooManyError",
+        "at most 100 inputs",
+    ),
+    Case("edges-empty", "Edges", "no inputs", edges(inputs=[]), "ValueError", "inputs is empty"),
+    Case(
+        "edges-bad-cron",
+        "Edges",
+        "cron with 4 fields",
+        edges(mode="schedule", cron="0 3 * *"),
+        "ValueError",
+        "5-field cron",
+    ),
+    Case(
+        "edges-direct-no-ids",
+        "Edges",
+        "identity_mode=direct without ids",
+        edges(edges_conn_id="edges_badidentity"),
+        "ValueError",
+        'identity_mode="direct" needs identity_ids',
+    ),
+    Case("edges-401", "Edges", "wrong API key", edges(edges_conn_id="edges_badkey"), "AuthError", "HTTP 401"),
+    Case(
+        "edges-404-run",
+        "Edges",
+        "sensor on an unknown run",
+        sensor("edges", "00000000-0000-0000-0000-000000000000"),
+        "RunFailedError",
+        "404",
+    ),
+    Case(
+        "edges-bad-sort",
+        "Edges",
+        "listing sorted by 'name'",
+        hook_call("edges", "list_runs", sort="name"),
+        "ValueError",
+        "sort field 'name'",
+    ),
+    Case(
+        "edges-limit",
+        "Edges",
+        "listing with limit=101",
+        hook_call("edges", "list_runs", limit=101),
+        "ValueError",
+        "limit must be between 1 and 100",
+    ),
+    Case(
+        "edges-status-filter",
+        "Edges",
+        "listing status 'DONE'",
+        hook_call("edges", "list_runs", filters={"status": "DONE"}),
+        "ValueError",
+        "unknown run status 'DONE'",
+    ),
+    Case(
+        "edges-resume-finished",
+        "Edges",
+        "resume of a finished run",
+        lambda s: _resume_finished(s),
+        "ConflictError",
+        "HTTP 409",
+    ),
+]
+
+
+def _resume_finished(server: Any) -> Any:
+    from airflow_provider_runs.hooks.edges import EdgesHook
+
+    manifest = edges(deferrable=False)(server)
+    return EdgesHook().resume_run(manifest["run_uid"])
+
+
+def normalize(message: str) -> str:
+    """A message as the docs show it: emulator address, ids and uuids replaced."""
+    message = re.sub(r"http://127\.0\.0\.1:\d+", "https://<service>", message)
+    message = re.sub(r"task_[0-9a-f]{8,}", "task_<id>", message)
+    message = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uuid>", message)
+    message = re.sub(r"af\.[\w.-]+\.g\d+", "<run id>", message)
+    return " ".join(message.split())
+
+
+def run_case(case: Case, server: Any) -> tuple[str, str]:
+    """Run a case; return ``(error type name, normalized message)`` (raises if nothing failed)."""
+    try:
+        case.run(server)
+    except BaseException as exc:  # the point is to see what the user sees
+        return type(exc).__name__, normalize(str(exc))
+    raise AssertionError(f"case {case.id} did not fail")
+
+
+def emulator_config() -> Any:
+    """The emulator settings the catalogue runs against."""
+    from airflow_provider_runs.testing.emulator import EmulatorConfig
+
+    return EmulatorConfig(
+        inference_sh_api_keys=[INF_KEY],
+        inferable_clusters={CLUSTER: [INFERABLE_KEY]},
+        inferable_machine_keys=[MACHINE_KEY],
+        edges_api_keys=[EDGES_KEY],
+        default_task_duration=0.2,
+        inferable_step_seconds=0.05,
+        edges_input_seconds=0.001,
+    )
+
+
+def render_markdown(results: list[tuple[Case, str, str]]) -> str:
+    """``docs/errors.md``: one row per case."""
+    lines = [
+        "# What users see on bad input",
+        "",
+        "Generated by `scripts/gen_errors_doc.py` from `tests/catalogue/cases.py`; "
+        "`tests/catalogue/test_catalogue.py` fails when this file is out of date.",
+        "",
+        f"{len(results)} cases. Local checks raise before any HTTP call; service errors quote the "
+        "service's status code and message.",
+        "",
+        "| Service | Case | Error | What the user sees |",
+        "|---|---|---|---|",
+    ]
+    for case, error, message in results:
+        text = message.replace("|", "\\|")
+        lines.append(f"| {case.service} | {case.what} | `{error}` | {text} |")
+    return "\n".join(lines) + "\n"
