@@ -57,6 +57,10 @@ class HumanInTheLoopResponder:
                 self.answer_open_requests()
             except Exception as exc:  # keep playing the human; report at the end
                 self.errors.append(f"{type(exc).__name__}: {exc}")
+                if len(self.errors) <= 3:  # visible in CI logs when an answer cannot be given
+                    import traceback
+
+                    traceback.print_exc()
             time.sleep(self.poll_interval)
 
     def answer_open_requests(self) -> int:
@@ -69,7 +73,7 @@ class HumanInTheLoopResponder:
         from sqlalchemy import select
 
         count = 0
-        with create_session() as session:
+        with create_session(scoped=False) if _accepts_scoped(create_session) else create_session() as session:
             rows = session.execute(
                 select(HITLDetail, TaskInstance)
                 .join(TaskInstance, TaskInstance.id == HITLDetail.ti_id)
@@ -95,3 +99,13 @@ class HumanInTheLoopResponder:
                 )
                 count += 1
         return count
+
+
+def _accepts_scoped(factory: Any) -> bool:
+    """Whether ``create_session`` takes ``scoped`` (an unscoped session is safe in a thread)."""
+    import inspect
+
+    try:
+        return "scoped" in inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False
