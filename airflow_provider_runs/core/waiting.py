@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,16 @@ EVENT_ERROR = "error"
 """Polling failed for good: a non-retryable error or too many consecutive failures."""
 
 MIN_SLEEP = 0.01
+
+
+def stop_names(stop_on_states: Iterable[RunState | str]) -> frozenset[str]:
+    """Normalize ``stop_on_states`` (``RunState`` members or raw statuses) to plain strings."""
+    return frozenset(s.value if isinstance(s, RunState) else str(s) for s in stop_on_states)
+
+
+def ends_wait(status: RunStatus, stop_on: frozenset[str]) -> bool:
+    """Whether ``status`` ends a wait: terminal, or a listed state or raw status."""
+    return status.state.is_terminal or status.state.value in stop_on or str(status.raw_status) in stop_on
 
 
 @dataclass(frozen=True)
@@ -62,7 +73,7 @@ class RunWaiter:
         self.poll_interval = max(float(poll_interval), MIN_SLEEP)
         self.deadline = deadline
         self.max_consecutive_failures = max(1, int(max_consecutive_failures))
-        self.stop_on = frozenset(s.value if isinstance(s, RunState) else str(s) for s in stop_on_states)
+        self.stop_on = stop_names(stop_on_states)
         self._postponed_until: str | None = None
         self.run_url = run_url
         self.log = log or logging.getLogger(__name__)
@@ -98,7 +109,7 @@ class RunWaiter:
         """Report a successful poll."""
         self.failures = 0
         self.last = status
-        if status.state.is_terminal or self.stops_at(status):
+        if ends_wait(status, self.stop_on):
             return Step(event=self.event(EVENT_STATUS, f"Run {self.run_id} is {status.state.value}"))
         postponed = status.details.get("postponed_until")
         if postponed and postponed != self._postponed_until:
@@ -113,10 +124,6 @@ class RunWaiter:
                 status.raw_status,
             )
         return Step(sleep=self._clip(self.poll_interval))
-
-    def stops_at(self, status: RunStatus) -> bool:
-        """Whether a non-terminal status ends the wait (by normalized state or raw status)."""
-        return status.state.value in self.stop_on or str(status.raw_status) in self.stop_on
 
     def on_error(self, exc: BaseException) -> Step:
         """Report a failed poll: retry transient errors with backoff, give up on the rest."""

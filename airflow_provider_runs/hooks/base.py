@@ -29,6 +29,23 @@ from airflow_provider_runs.core.retry import DEFAULT_RETRY, RetryPolicy
 from airflow_provider_runs.core.states import RunStatus
 
 
+def path_segment(value: Any, what: str = "id") -> str:
+    """Check an id that goes into a URL path: a non-empty string without ``/``."""
+    if not isinstance(value, str) or not value.strip() or "/" in value:
+        raise ValueError(f"invalid {what} {value!r}")
+    return value
+
+
+def json_object(body: Any, *, service: str, label: str) -> dict[str, Any]:
+    """Return ``body`` if it is a JSON object; otherwise raise naming the service (``label``)."""
+    if not isinstance(body, dict):
+        raise RunsApiError(
+            f"{label} returned an unexpected body: expected a JSON object, got {type(body).__name__}",
+            service=service,
+        )
+    return body
+
+
 @dataclass(frozen=True)
 class ServiceSettings:
     """What a hook reads from its Airflow connection.

@@ -13,13 +13,17 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from airflow_provider_runs.connection_fields import legacy_field_behaviour, legacy_form_widgets
 from airflow_provider_runs.core.errors import RunsApiError
 from airflow_provider_runs.core.http import ApiRequest, StreamedJson
 from airflow_provider_runs.core.states import RunState, RunStatus
-from airflow_provider_runs.hooks.base import RunsHook, ServiceSettings
+from airflow_provider_runs.hooks.base import RunsHook, ServiceSettings, json_object, path_segment
+
+_obj = partial(json_object, service="edges", label="Edges")
+_uid = partial(path_segment, what="uid")
 
 RUN_STATES: dict[str, RunState] = {
     "CREATED": RunState.QUEUED,
@@ -432,27 +436,23 @@ class EdgesHook(RunsHook):
     # -- runs ------------------------------------------------------------------------------
     def get_run(self, run_uid: str) -> dict[str, Any]:
         """The full run object."""
-        return _obj(self.send(ApiRequest("GET", f"/runs/{_check_uid(run_uid)}")).body)
+        return _obj(self.send(ApiRequest("GET", f"/runs/{_uid(run_uid)}")).body)
 
     def get_run_status(self, run_uid: str) -> dict[str, Any]:
         """The light status object meant for polling."""
-        return _obj(self.send(ApiRequest("GET", f"/runs/{_check_uid(run_uid)}/status")).body)
+        return _obj(self.send(ApiRequest("GET", f"/runs/{_uid(run_uid)}/status")).body)
 
     async def aget_run_status(self, run_uid: str) -> dict[str, Any]:
         """Async :meth:`get_run_status`."""
-        return _obj((await self.asend(ApiRequest("GET", f"/runs/{_check_uid(run_uid)}/status"))).body)
+        return _obj((await self.asend(ApiRequest("GET", f"/runs/{_uid(run_uid)}/status"))).body)
 
     def resume_run(self, run_uid: str) -> dict[str, Any]:
         """Resume a BLOCKED or STOPPED run (409 otherwise)."""
-        return _obj(
-            self.send(ApiRequest("POST", f"/runs/{_check_uid(run_uid)}/resume", idempotent=False)).body
-        )
+        return _obj(self.send(ApiRequest("POST", f"/runs/{_uid(run_uid)}/resume", idempotent=False)).body)
 
     def continue_run(self, run_uid: str) -> dict[str, Any]:
         """Continue an incremental run (same run uid, new items)."""
-        return _obj(
-            self.send(ApiRequest("POST", f"/runs/{_check_uid(run_uid)}/continue", idempotent=False)).body
-        )
+        return _obj(self.send(ApiRequest("POST", f"/runs/{_uid(run_uid)}/continue", idempotent=False)).body)
 
     @staticmethod
     def run_list_params(
@@ -501,7 +501,7 @@ class EdgesHook(RunsHook):
     def iter_outputs(self, run_uid: str, *, page_size: int | None = None) -> Iterator[dict[str, Any]]:
         """Every result of an async run, following the ``X-Pagination-Next`` URL."""
         size = page_size or ASSUMPTIONS["outputs_page_size"]
-        req = ApiRequest("GET", f"/runs/{_check_uid(run_uid)}/outputs", params={"limit": size})
+        req = ApiRequest("GET", f"/runs/{_uid(run_uid)}/outputs", params={"limit": size})
         while True:
             resp = self.send(req)
             yield from resp.body or []
@@ -516,9 +516,7 @@ class EdgesHook(RunsHook):
         offset = 0
         while True:
             params = {"limit": size, "offset": offset}
-            page = (
-                self.send(ApiRequest("GET", f"/runs/{_check_uid(run_uid)}/inputs", params=params)).body or []
-            )
+            page = self.send(ApiRequest("GET", f"/runs/{_uid(run_uid)}/inputs", params=params)).body or []
             yield from page
             if len(page) < size:
                 return
@@ -556,13 +554,13 @@ class EdgesHook(RunsHook):
 
     def get_schedule(self, schedule_uid: str) -> dict[str, Any]:
         """A schedule object."""
-        return _obj(self.send(ApiRequest("GET", f"/schedules/{_check_uid(schedule_uid)}")).body)
+        return _obj(self.send(ApiRequest("GET", f"/schedules/{_uid(schedule_uid)}")).body)
 
     def schedule_action(self, schedule_uid: str, action: str) -> dict[str, Any]:
         """``pause``, ``resume`` or ``cancel`` (cancel is the delete) a schedule."""
         if action not in ("pause", "resume", "cancel"):
             raise ValueError("schedule action must be pause, resume or cancel")
-        path = f"/schedules/{_check_uid(schedule_uid)}/{action}"
+        path = f"/schedules/{_uid(schedule_uid)}/{action}"
         return _obj(self.send(ApiRequest("POST", path, idempotent=True)).body or {})
 
     # -- callbacks -------------------------------------------------------------------------
@@ -605,7 +603,7 @@ class EdgesHook(RunsHook):
         light = await self.aget_run_status(run_id)
         status = self._status_from(light)
         if status.state in NEEDS_DETAILS and "last_error" not in light:
-            full = _obj((await self.asend(ApiRequest("GET", f"/runs/{_check_uid(run_id)}"))).body)
+            full = _obj((await self.asend(ApiRequest("GET", f"/runs/{_uid(run_id)}"))).body)
             status = self._status_from(full)
         return status
 
@@ -686,18 +684,3 @@ def _check_count(total: int, maximum: int, mode: str) -> None:
             f"{mode} mode takes at most {maximum:,} inputs per run; got {total:,} "
             "(split them into several runs)"
         )
-
-
-def _check_uid(value: str) -> str:
-    if not isinstance(value, str) or not value.strip() or "/" in value:
-        raise ValueError(f"invalid uid {value!r}")
-    return value
-
-
-def _obj(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise RunsApiError(
-            f"Edges returned an unexpected body: expected a JSON object, got {type(body).__name__}",
-            service="edges",
-        )
-    return body

@@ -13,13 +13,16 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from airflow_provider_runs.connection_fields import legacy_field_behaviour, legacy_form_widgets
-from airflow_provider_runs.core.errors import AuthError, NotFoundError, RunsApiError
+from airflow_provider_runs.core.errors import AuthError, NotFoundError
 from airflow_provider_runs.core.http import ApiRequest
 from airflow_provider_runs.core.states import RunState, RunStatus
-from airflow_provider_runs.hooks.base import RunsHook, ServiceSettings
+from airflow_provider_runs.hooks.base import RunsHook, ServiceSettings, json_object, path_segment
+
+_obj = partial(json_object, service="inferable", label="Inferable")
 
 RUN_STATES: dict[str, RunState] = {
     "pending": RunState.QUEUED,
@@ -282,7 +285,9 @@ class InferableHook(RunsHook):
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         """Read a run (``GET /clusters/{c}/runs/{r}``); an unknown id raises ``NotFoundError``."""
-        return _obj(self.send(ApiRequest("GET", self._p(self.settings, f"/runs/{_check_id(run_id)}"))).body)
+        return _obj(
+            self.send(ApiRequest("GET", self._p(self.settings, f"/runs/{path_segment(run_id)}"))).body
+        )
 
     def find_run(self, run_id: str) -> dict[str, Any] | None:
         """Read a run, or ``None`` when it does not exist."""
@@ -312,7 +317,7 @@ class InferableHook(RunsHook):
     ) -> list[dict[str, Any]]:
         """The run's messages, newest first."""
         params = {"after": after, "limit": limit}
-        path = self._p(self.settings, f"/runs/{_check_id(run_id)}/messages")
+        path = self._p(self.settings, f"/runs/{path_segment(run_id)}/messages")
         return list(self.send(ApiRequest("GET", path, params=params)).body or [])
 
     def list_events(self, *, run_id: str | None = None, type: str | None = None) -> list[dict[str, Any]]:
@@ -326,14 +331,14 @@ class InferableHook(RunsHook):
         params = {"runId": run_id, "type": "approvalRequested"}
         events = self.send(ApiRequest("GET", self._p(settings, "/events"), params=params)).body or []
         for job_id in _unique(e.get("jobId") for e in events if isinstance(e, dict)):
-            job = self.send(ApiRequest("GET", self._p(settings, f"/jobs/{_check_id(job_id)}"))).body
+            job = self.send(ApiRequest("GET", self._p(settings, f"/jobs/{path_segment(job_id)}"))).body
             if _awaits_approval(job):
                 return _approval(job)
         return None
 
     def answer_approval(self, job_id: str, approved: bool) -> None:
         """Approve or deny a job (``POST /clusters/{c}/jobs/{job}/approval``); later answers are no-ops."""
-        path = self._p(self.settings, f"/jobs/{_check_id(job_id)}/approval")
+        path = self._p(self.settings, f"/jobs/{path_segment(job_id)}/approval")
         self.send(ApiRequest("POST", path, json_body={"approved": bool(approved)}, idempotent=True))
 
     # -- runs: async ----------------------------------------------------------------------
@@ -341,7 +346,7 @@ class InferableHook(RunsHook):
         """Async :meth:`get_run`."""
         settings = await self.asettings()
         return _obj(
-            (await self.asend(ApiRequest("GET", self._p(settings, f"/runs/{_check_id(run_id)}")))).body
+            (await self.asend(ApiRequest("GET", self._p(settings, f"/runs/{path_segment(run_id)}")))).body
         )
 
     async def apending_approval(self, run_id: str) -> dict[str, Any] | None:
@@ -350,7 +355,9 @@ class InferableHook(RunsHook):
         params = {"runId": run_id, "type": "approvalRequested"}
         events = (await self.asend(ApiRequest("GET", self._p(settings, "/events"), params=params))).body or []
         for job_id in _unique(e.get("jobId") for e in events if isinstance(e, dict)):
-            job = (await self.asend(ApiRequest("GET", self._p(settings, f"/jobs/{_check_id(job_id)}")))).body
+            job = (
+                await self.asend(ApiRequest("GET", self._p(settings, f"/jobs/{path_segment(job_id)}")))
+            ).body
             if _awaits_approval(job):
                 return _approval(job)
         return None
@@ -423,17 +430,3 @@ def _unique(values):
         if value and value not in seen:
             seen.append(value)
     return seen
-
-
-def _check_id(value: str) -> str:
-    if not isinstance(value, str) or not value.strip() or "/" in value:
-        raise ValueError(f"invalid id {value!r}")
-    return value
-
-
-def _obj(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise RunsApiError(
-            f"Inferable returned an unexpected body: expected a JSON object, got {type(body).__name__}"
-        )
-    return body

@@ -18,13 +18,16 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any, Literal
 
 from airflow_provider_runs.connection_fields import legacy_field_behaviour, legacy_form_widgets
 from airflow_provider_runs.core.errors import ConflictError, RunsApiError
 from airflow_provider_runs.core.http import ApiRequest
 from airflow_provider_runs.core.states import RunState, RunStatus
-from airflow_provider_runs.hooks.base import RunsHook, ServiceSettings
+from airflow_provider_runs.hooks.base import RunsHook, ServiceSettings, json_object, path_segment
+
+_task = partial(json_object, service="inference_sh", label="inference.sh")
 
 StatusNumbering = Literal["auto", "legacy", "current"]
 STATUS_NUMBERINGS: tuple[str, ...] = ("auto", "legacy", "current")
@@ -422,7 +425,7 @@ class InferenceShHook(RunsHook):
         body: dict[str, Any] = {"force": force}
         if timeout_ms is not None:
             body["timeout"] = timeout_ms
-        return ApiRequest("POST", f"/tasks/{_check_id(task_id)}/cancel", json_body=body, idempotent=True)
+        return ApiRequest("POST", f"/tasks/{path_segment(task_id)}/cancel", json_body=body, idempotent=True)
 
     def _status_from(self, light: Mapping[str, Any], task: Mapping[str, Any] | None, numbering) -> RunStatus:
         source = task or light
@@ -449,11 +452,11 @@ class InferenceShHook(RunsHook):
 
     def get_task(self, task_id: str) -> dict[str, Any]:
         """Read the full task (``GET /tasks/{id}``)."""
-        return _task(unwrap(self.send(ApiRequest("GET", f"/tasks/{_check_id(task_id)}")).body))
+        return _task(unwrap(self.send(ApiRequest("GET", f"/tasks/{path_segment(task_id)}")).body))
 
     def get_task_status(self, task_id: str) -> dict[str, Any]:
         """Read the light status ``{id, status, updated_at}`` (``GET /tasks/{id}/status``)."""
-        return _task(unwrap(self.send(ApiRequest("GET", f"/tasks/{_check_id(task_id)}/status")).body))
+        return _task(unwrap(self.send(ApiRequest("GET", f"/tasks/{path_segment(task_id)}/status")).body))
 
     def cancel_task(
         self, task_id: str, *, force: bool = False, timeout_ms: int | None = None
@@ -496,16 +499,16 @@ class InferenceShHook(RunsHook):
 
     def get_session(self, session_id: str) -> dict[str, Any]:
         """Read a session (``GET /sessions/{id}``)."""
-        return unwrap(self.send(ApiRequest("GET", f"/sessions/{_check_id(session_id)}")).body)
+        return unwrap(self.send(ApiRequest("GET", f"/sessions/{path_segment(session_id)}")).body)
 
     def keepalive_session(self, session_id: str) -> dict[str, Any]:
         """Reset a session's idle timer."""
-        path = f"/sessions/{_check_id(session_id)}/keepalive"
+        path = f"/sessions/{path_segment(session_id)}/keepalive"
         return unwrap(self.send(ApiRequest("POST", path, idempotent=True)).body)
 
     def end_session(self, session_id: str) -> None:
         """End a session and release its worker."""
-        self.send(ApiRequest("DELETE", f"/sessions/{_check_id(session_id)}"))
+        self.send(ApiRequest("DELETE", f"/sessions/{path_segment(session_id)}"))
 
     # -- tasks: async --------------------------------------------------------------------
     async def arun_task(self, app: str | None, input: Mapping[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -514,11 +517,11 @@ class InferenceShHook(RunsHook):
 
     async def aget_task(self, task_id: str) -> dict[str, Any]:
         """Async :meth:`get_task`."""
-        return _task(unwrap((await self.asend(ApiRequest("GET", f"/tasks/{_check_id(task_id)}"))).body))
+        return _task(unwrap((await self.asend(ApiRequest("GET", f"/tasks/{path_segment(task_id)}"))).body))
 
     async def aget_task_status(self, task_id: str) -> dict[str, Any]:
         """Async :meth:`get_task_status`."""
-        req = ApiRequest("GET", f"/tasks/{_check_id(task_id)}/status")
+        req = ApiRequest("GET", f"/tasks/{path_segment(task_id)}/status")
         return _task(unwrap((await self.asend(req)).body))
 
     async def acancel_task(
@@ -577,21 +580,6 @@ class InferenceShHook(RunsHook):
     def check_connection(self) -> None:
         """List one task: cheap, authenticated, needs only the ``apps:read`` scope."""
         self.list_tasks(limit=1)
-
-
-def _check_id(value: str) -> str:
-    if not isinstance(value, str) or not value or "/" in value or not value.strip():
-        raise ValueError(f"invalid id {value!r}")
-    return value
-
-
-def _task(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise RunsApiError(
-            f"inference.sh returned an unexpected body: expected a JSON object, got {type(body).__name__}",
-            service="inference_sh",
-        )
-    return body
 
 
 def _created_at(item: Mapping[str, Any]) -> datetime | None:

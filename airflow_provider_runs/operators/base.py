@@ -144,6 +144,13 @@ class RunWaitMixin:
             text += f": {status.message}"
         return RunFailedError(f"{text}. Run: {self.run_url(run_id)}")
 
+    def _publish(self, context: Any, run_id: str) -> None:
+        """Push the run id and URL to XCom (the extra link reads the URL) before waiting."""
+        self._run_id = run_id
+        ti = context["ti"]
+        ti.xcom_push(key=RUN_ID_XCOM_KEY, value=run_id)
+        ti.xcom_push(key=RUN_URL_XCOM_KEY, value=self.run_url(run_id))
+
     def status_from_event(self, event: Mapping[str, Any] | None) -> tuple[str, RunStatus]:
         """Read a wait event; a timeout or a polling error fails the task with its message."""
         if not event or "run_id" not in event:
@@ -327,12 +334,6 @@ class BaseRunOperator(RunWaitMixin, WaitArgumentsMixin, BaseOperator):
             self.log.info("Earlier run %s ended as %s; creating a new one.", run_id, status.state.value)
             return False
         return True
-
-    def _publish(self, context: Any, run_id: str) -> None:
-        self._run_id = run_id
-        ti = context["ti"]
-        ti.xcom_push(key=RUN_ID_XCOM_KEY, value=run_id)
-        ti.xcom_push(key=RUN_URL_XCOM_KEY, value=self.run_url(run_id))
 
     def wait(
         self, context: Any, run_id: str, *, reattached: bool = False, deadline: float | None = None

@@ -10,7 +10,8 @@ from typing import Any
 from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue, conf
 
 from airflow_provider_runs.core.errors import RunsApiError
-from airflow_provider_runs.links import RUN_ID_XCOM_KEY, RUN_URL_XCOM_KEY, RunLink
+from airflow_provider_runs.core.waiting import ends_wait, stop_names
+from airflow_provider_runs.links import RunLink
 from airflow_provider_runs.operators.base import (
     DEFER_GRACE,
     RunFailedError,
@@ -59,12 +60,6 @@ class BaseRunSensor(RunWaitMixin, WaitArgumentsMixin, BaseSensorOperator):
             raise ValueError(f"run_id must be a non-empty string; got {self.run_id!r}")
         return self.run_id.strip()
 
-    def _publish(self, context: Any, run_id: str) -> None:
-        self._run_id = run_id
-        ti = context["ti"]
-        ti.xcom_push(key=RUN_ID_XCOM_KEY, value=run_id)
-        ti.xcom_push(key=RUN_URL_XCOM_KEY, value=self.run_url(run_id))
-
     def execute(self, context: Any) -> Any:
         """Defer to the trigger, or poke in the worker."""
         run_id = self._check_run_id()
@@ -95,8 +90,7 @@ class BaseRunSensor(RunWaitMixin, WaitArgumentsMixin, BaseSensorOperator):
             self.log.warning("Polling run %s failed (%d in a row): %s", run_id, self._failures, exc)
             return False
         self._failures = 0
-        stop = {s.value if hasattr(s, "value") else s for s in self.stop_on_states()}
-        if not (status.state.is_terminal or status.state.value in stop or str(status.raw_status) in stop):
+        if not ends_wait(status, stop_names(self.stop_on_states())):
             return False
         return PokeReturnValue(is_done=True, xcom_value=self.handle_status(context, run_id, status))
 
