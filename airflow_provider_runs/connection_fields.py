@@ -9,6 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+RUN_URL_FIELD: dict[str, Any] = {
+    "label": "Run URL template",
+    "schema": {"type": ["string", "null"]},
+    "description": "URL shown as the task's extra link, with {run_id}; default: the run's API URL.",
+}
+"""The extra-link URL override every connection type offers."""
+
+HIDDEN_FIELDS = ["schema", "port", "login", "extra"]
+"""Standard connection fields none of the services use."""
+
 CONNECTION_TYPES: dict[str, dict[str, Any]] = {
     "inference_sh": {
         "hook-class-name": "airflow_provider_runs.hooks.inference_sh.InferenceShHook",
@@ -20,15 +30,10 @@ CONNECTION_TYPES: dict[str, dict[str, Any]] = {
                 "description": "How to read integer status codes: auto (safe under both numberings), "
                 "legacy (9 = completed) or current (10 = completed). Status names always win.",
             },
-            "run_url_template": {
-                "label": "Run URL template",
-                "schema": {"type": ["string", "null"]},
-                "description": "URL shown as the task's extra link, with {run_id}; "
-                "default: the task's API URL.",
-            },
+            "run_url_template": RUN_URL_FIELD,
         },
         "ui-field-behaviour": {
-            "hidden-fields": ["schema", "port", "login", "extra"],
+            "hidden-fields": HIDDEN_FIELDS,
             "relabeling": {"host": "API base URL", "password": "API key"},
             "placeholders": {"host": "https://api.inference.sh", "password": "inf_..."},
         },
@@ -42,14 +47,10 @@ CONNECTION_TYPES: dict[str, dict[str, Any]] = {
                 "schema": {"type": ["string", "null"]},
                 "description": "The Inferable cluster the API key belongs to.",
             },
-            "run_url_template": {
-                "label": "Run URL template",
-                "schema": {"type": ["string", "null"]},
-                "description": "URL shown as the task's extra link, with {run_id}.",
-            },
+            "run_url_template": RUN_URL_FIELD,
         },
         "ui-field-behaviour": {
-            "hidden-fields": ["schema", "port", "login", "extra"],
+            "hidden-fields": HIDDEN_FIELDS,
             "relabeling": {"host": "API base URL", "password": "Cluster API key"},
             "placeholders": {"host": "https://api.inferable.ai", "password": "sk_..."},
         },
@@ -73,14 +74,10 @@ CONNECTION_TYPES: dict[str, dict[str, Any]] = {
                 "schema": {"type": ["string", "null"]},
                 "description": "HTTPS URL that receives a final callback for async runs.",
             },
-            "run_url_template": {
-                "label": "Run URL template",
-                "schema": {"type": ["string", "null"]},
-                "description": "URL shown as the task's extra link, with {run_id}.",
-            },
+            "run_url_template": RUN_URL_FIELD,
         },
         "ui-field-behaviour": {
-            "hidden-fields": ["schema", "port", "login", "extra"],
+            "hidden-fields": HIDDEN_FIELDS,
             "relabeling": {"host": "API base URL", "password": "API key (X-API-Key)"},
             "placeholders": {"host": "https://api.edges.run/v1"},
         },

@@ -104,7 +104,7 @@ class InputSource:
                 yield number, item
 
 
-def chunked(source: InputSource, total: int, size: int) -> list[tuple[int, int]]:
+def chunked(total: int, size: int) -> list[tuple[int, int]]:
     """``(start, stop)`` index ranges splitting ``total`` inputs into runs of at most ``size``."""
     return [(start, min(start + size, total)) for start in range(0, total, size)]
 

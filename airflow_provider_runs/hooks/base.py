@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
+from airflow_provider_runs.connection_fields import legacy_field_behaviour, legacy_form_widgets
 from airflow_provider_runs.core.errors import RunsApiError
 from airflow_provider_runs.core.http import (
     ApiRequest,
@@ -44,6 +45,16 @@ def json_object(body: Any, *, service: str, label: str) -> dict[str, Any]:
             service=service,
         )
     return body
+
+
+def _form_widgets(cls: type) -> dict[str, Any]:
+    """Extra connection-form fields (Airflow 3.1 only)."""
+    return legacy_form_widgets(cls.conn_type)  # type: ignore[attr-defined]
+
+
+def _field_behaviour(cls: type) -> dict[str, Any]:
+    """Connection-form layout (Airflow 3.1 only)."""
+    return legacy_field_behaviour(cls.conn_type)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,18 @@ class RunsHook(BaseHook):
     """The public API base URL used when the connection has no host."""
     supports_cancel: ClassVar[bool] = False
     """Whether the service can cancel a run."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Give every service hook its own Airflow 3.1 connection-form methods.
+
+        Airflow 3.1 reads ``get_connection_form_widgets`` / ``get_ui_field_behaviour`` only from a
+        hook class's own ``__dict__`` (3.2+ reads ``conn-fields`` from the provider info instead),
+        so each service hook gets them here, built from :mod:`airflow_provider_runs.connection_fields`.
+        """
+        super().__init_subclass__(**kwargs)
+        if "conn_type" in cls.__dict__:
+            cls.get_connection_form_widgets = classmethod(_form_widgets)  # type: ignore[method-assign]
+            cls.get_ui_field_behaviour = classmethod(_field_behaviour)  # type: ignore[method-assign]
 
     def __init__(
         self,

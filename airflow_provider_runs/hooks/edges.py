@@ -16,7 +16,6 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from airflow_provider_runs.connection_fields import legacy_field_behaviour, legacy_form_widgets
 from airflow_provider_runs.core.errors import RunsApiError
 from airflow_provider_runs.core.http import ApiRequest, StreamedJson
 from airflow_provider_runs.core.states import RunState, RunStatus
@@ -233,16 +232,6 @@ class EdgesHook(RunsHook):
 
     def __init__(self, edges_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(edges_conn_id, **kwargs)
-
-    @classmethod
-    def get_connection_form_widgets(cls) -> dict[str, Any]:
-        """Extra connection-form fields (Airflow 3.1 only)."""
-        return legacy_form_widgets(cls.conn_type)
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Connection-form layout (Airflow 3.1 only)."""
-        return legacy_field_behaviour(cls.conn_type)
 
     def settings_from_connection(self, conn: Any, extras: Mapping[str, Any]) -> ServiceSettings:
         """Read the connection; check the identity defaults."""

@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
-from airflow_provider_runs.connection_fields import legacy_field_behaviour, legacy_form_widgets
 from airflow_provider_runs.core.errors import AuthError, NotFoundError
 from airflow_provider_runs.core.http import ApiRequest
 from airflow_provider_runs.core.states import RunState, RunStatus
@@ -163,16 +162,6 @@ class InferableHook(RunsHook):
     ):
         super().__init__(inferable_conn_id, **kwargs)
         self._cluster_override = cluster_id
-
-    @classmethod
-    def get_connection_form_widgets(cls) -> dict[str, Any]:
-        """Extra connection-form fields (Airflow 3.1 only)."""
-        return legacy_form_widgets(cls.conn_type)
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Connection-form layout (Airflow 3.1 only)."""
-        return legacy_field_behaviour(cls.conn_type)
 
     def settings_from_connection(self, conn: Any, extras: Mapping[str, Any]) -> ServiceSettings:
         """Read the connection; the cluster id is required."""

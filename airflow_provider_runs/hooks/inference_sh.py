@@ -21,7 +21,6 @@ from datetime import datetime
 from functools import partial
 from typing import Any, Literal
 
-from airflow_provider_runs.connection_fields import legacy_field_behaviour, legacy_form_widgets
 from airflow_provider_runs.core.errors import ConflictError, RunsApiError
 from airflow_provider_runs.core.http import ApiRequest
 from airflow_provider_runs.core.states import RunState, RunStatus
@@ -310,17 +309,6 @@ class InferenceShHook(RunsHook):
         if status_numbering is not None and status_numbering not in STATUS_NUMBERINGS:
             raise ValueError(f"status_numbering must be one of {STATUS_NUMBERINGS}; got {status_numbering!r}")
         self._status_numbering_override = status_numbering
-
-    # -- connection form (Airflow 3.1; 3.2+ reads conn-fields from provider info) ----------
-    @classmethod
-    def get_connection_form_widgets(cls) -> dict[str, Any]:
-        """Extra connection-form fields (Airflow 3.1 only)."""
-        return legacy_form_widgets(cls.conn_type)
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Connection-form layout (Airflow 3.1 only)."""
-        return legacy_field_behaviour(cls.conn_type)
 
     # -- settings --------------------------------------------------------------------------
     def settings_from_connection(self, conn: Any, extras: Mapping[str, Any]) -> ServiceSettings:

@@ -286,7 +286,7 @@ class EdgesActionOperator(BaseRunOperator):
         """
         source, name = self._source(), self._name(context)
         size = self.max_inputs_per_run if self.split_inputs else max(self._count, 1)
-        parts = chunked(source, self._count, size)
+        parts = chunked(self._count, size)
         if len(parts) == 1:
             return self._launch(lambda: iter(source), self._count, name)
         existing = self._runs_named(f"{name}:part")

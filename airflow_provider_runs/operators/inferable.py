@@ -113,8 +113,9 @@ class InferableRunOperator(BaseRunOperator):
         """Pass the cluster override to the hook (and the trigger)."""
         return {"cluster_id": self.cluster_id} if self.cluster_id else {}
 
-    def _body(self, run_id: str | None) -> dict[str, Any]:
-        return InferableHook.build_run_body(
+    def _run_fields(self, run_id: str | None) -> dict[str, Any]:
+        """The ``create_run`` keyword arguments of this task (checked by ``build_run_body``)."""
+        return dict(
             initial_prompt=self.initial_prompt,
             run_id=run_id,
             system_prompt=self.system_prompt,
@@ -131,7 +132,7 @@ class InferableRunOperator(BaseRunOperator):
 
     def validate_arguments(self) -> None:
         """Check the rendered arguments before any call."""
-        self._body(self.inferable_run_id or "placeholder-id")
+        InferableHook.build_run_body(**self._run_fields(self.inferable_run_id or "placeholder-id"))
 
     def stop_on_states(self) -> Sequence[RunState]:
         """A paused run needing approval ends the wait unless ``on_paused="wait"``."""
@@ -140,7 +141,7 @@ class InferableRunOperator(BaseRunOperator):
     def submit(self, context: Any) -> str:
         """Create the run under its idempotency key (or reuse the live run holding it)."""
         if self.inferable_run_id:
-            run = self.hook.create_run(**_kwargs(self._body(self.inferable_run_id)))
+            run = self.hook.create_run(**self._run_fields(self.inferable_run_id))
             return str(run.get("id") or self.inferable_run_id)
         ti = context["ti"]
         dag_id = getattr(ti, "dag_id", None) or self.dag_id
@@ -159,7 +160,7 @@ class InferableRunOperator(BaseRunOperator):
             if existing is not None:
                 self.log.info("Run %s already exists (status %s): reattaching.", key, existing.get("status"))
                 return key
-            run = self.hook.create_run(**_kwargs(self._body(key)))
+            run = self.hook.create_run(**self._run_fields(key))
             return str(run.get("id") or key)
         raise RunFailedError(f"{MAX_GENERATIONS} runs of this task instance failed; not starting another")
 
@@ -245,22 +246,3 @@ def _as_object(value: Any, name: str) -> Any:
         except ValueError:
             raise ValueError(f"{name} must be a JSON object; got a string that is not JSON") from None
     return value
-
-
-def _kwargs(body: dict[str, Any]) -> dict[str, Any]:
-    """Map a validated body back to ``create_run`` keyword arguments."""
-    names = {
-        "initialPrompt": "initial_prompt",
-        "id": "run_id",
-        "systemPrompt": "system_prompt",
-        "name": "name",
-        "resultSchema": "result_schema",
-        "tools": "tools",
-        "onStatusChange": "on_status_change",
-        "input": "input",
-        "context": "context",
-        "reasoningTraces": "reasoning_traces",
-        "interactive": "interactive",
-        "enableResultGrounding": "enable_result_grounding",
-    }
-    return {names[k]: v for k, v in body.items()}

@@ -73,7 +73,7 @@ class HumanInTheLoopResponder:
         from sqlalchemy import select
 
         count = 0
-        with create_session(scoped=False) if _accepts_scoped(create_session) else create_session() as session:
+        with create_session(scoped=False) as session:  # fresh per look: no stale task instance state
             rows = session.execute(
                 select(HITLDetail, TaskInstance)
                 .join(TaskInstance, TaskInstance.id == HITLDetail.ti_id)
@@ -99,13 +99,3 @@ class HumanInTheLoopResponder:
                 )
                 count += 1
         return count
-
-
-def _accepts_scoped(factory: Any) -> bool:
-    """Whether ``create_session`` takes ``scoped`` (an unscoped session is safe in a thread)."""
-    import inspect
-
-    try:
-        return "scoped" in inspect.signature(factory).parameters
-    except (TypeError, ValueError):
-        return False

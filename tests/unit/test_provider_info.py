@@ -81,3 +81,15 @@ def test_config_default_poll_interval(monkeypatch):
     assert float(options["default_poll_interval"]["default"]) == default_poll_interval() == 5.0
     monkeypatch.setenv("AIRFLOW__RUNS__DEFAULT_POLL_INTERVAL", "7.5")
     assert default_poll_interval() == 7.5
+
+
+def test_every_hook_has_its_own_31_form_methods():
+    """Airflow 3.1 reads the form methods from each hook class's own ``__dict__``."""
+    from airflow_provider_runs.hooks.edges import EdgesHook
+    from airflow_provider_runs.hooks.inferable import InferableHook
+    from airflow_provider_runs.hooks.inference_sh import InferenceShHook
+
+    for hook in (InferenceShHook, InferableHook, EdgesHook):
+        assert "get_connection_form_widgets" in hook.__dict__ and "get_ui_field_behaviour" in hook.__dict__
+        behaviour = hook.get_ui_field_behaviour()
+        assert behaviour["hidden_fields"] and behaviour["relabeling"]["password"]

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from airflow_provider_runs.testing.emulator.state import (
-    SERVICE_PREFIXES,
+    PREFIX_OF,
     EmulatorState,
     FaultRule,
     service_of,
@@ -68,7 +68,7 @@ class FaultMiddleware:
         if service is None:
             await self.app(scope, receive, send)
             return
-        prefix = next(p for p, s in SERVICE_PREFIXES.items() if s == service)
+        prefix = PREFIX_OF[service]
         subpath = path[len(prefix) :] or "/"
         method = scope["method"]
         state = self.state
@@ -116,7 +116,7 @@ class FaultMiddleware:
     def _count(self, scope: dict, service: str, method: str, subpath: str) -> None:
         route = scope.get("route")
         template = getattr(route, "path", None) or subpath
-        prefix = next(p for p, s in SERVICE_PREFIXES.items() if s == service)
+        prefix = PREFIX_OF[service]
         if template.startswith(prefix):
             template = template[len(prefix) :] or "/"
         self.state.requests[service][f"{method} {template}"] += 1

@@ -12,6 +12,8 @@ from airflow_provider_runs.testing.emulator.clock import Clock
 from airflow_provider_runs.testing.emulator.config import EmulatorConfig
 
 SERVICE_PREFIXES = {"/inference-sh": "inference_sh", "/inferable": "inferable", "/edges": "edges"}
+PREFIX_OF = {service: prefix for prefix, service in SERVICE_PREFIXES.items()}
+"""Service name -> URL prefix."""
 
 
 def service_of(path: str) -> str | None:

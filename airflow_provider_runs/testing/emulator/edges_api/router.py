@@ -13,7 +13,7 @@ error. The spec's assumptions are in :mod:`.assumptions`.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse, Response
 
 from airflow_provider_runs.testing.emulator.edges_api import assumptions as A
 from airflow_provider_runs.testing.emulator.edges_api.actions import ACTIONS, Action
-from airflow_provider_runs.testing.emulator.edges_api.store import PAUSED, TERMINAL, Run, Schedule, new_uid
+from airflow_provider_runs.testing.emulator.edges_api.store import TERMINAL, Run, Schedule, new_uid
 from airflow_provider_runs.testing.emulator.state import EmulatorState, take_scenario
 
 PREFIX = "/edges/v1"
@@ -847,6 +847,3 @@ def build_router(state: EmulatorState) -> tuple[APIRouter, EdgesEmulator]:
     router.add_api_route("/identities", identities, methods=["GET"])
     router.add_api_route("/workspaces", workspaces, methods=["GET"])
     return router, emu
-
-
-_ = (PAUSED, timezone)
