@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from airflow_provider_runs.testing.emulator.openapi import openapi_document
 from airflow_provider_runs.testing.emulator.state import EmulatorState, FaultRule
 
 
@@ -34,6 +35,11 @@ def build_control_router(state: EmulatorState, services: dict[str, Any]) -> APIR
         state.webhook_deliveries.clear()
         state.webhook_sink.clear()
         return {"reset": True}
+
+    @router.get("/openapi.json")
+    async def openapi() -> dict[str, Any]:
+        """The service endpoints described from the specs (bodies and query parameters included)."""
+        return openapi_document()
 
     @router.get("/counters")
     async def counters() -> dict[str, Any]:

@@ -155,6 +155,8 @@ class InferenceShEmulator:
         payload = {k: v for k, v in data.items() if k != "_emulator"}
         if body.get("function") is not None:
             function = body["function"]
+            if not isinstance(function, str):
+                raise ApiError(400, "invalid_request", "function must be a string")
         if function not in app.functions:
             valid = ", ".join(sorted(app.functions))
             raise ApiError(
