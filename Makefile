@@ -1,4 +1,4 @@
-# airflow-provider-runs: make demo | make test | make bench
+# airflow-provider-runs: make demo | make test | make e2e | make bench
 # Needs only Python 3.11, make and git: every target bootstraps its own virtualenv from the
 # committed constraints (the versions that were tested).
 
@@ -12,14 +12,14 @@ PY := $(VENV)/bin/python
 PY31 := $(VENV31)/bin/python
 export UV_LINK_MODE := copy
 
-.PHONY: all venv venv-3.1 venv-bench lint format test test-3.3 test-3.1 demo bench clean
+.PHONY: all venv venv-3.1 venv-bench lint format test test-3.3 test-3.1 e2e e2e-deps soak demo bench clean
 
 all: test
 
 $(VENV)/.installed: pyproject.toml constraints/airflow-3.3.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
-	$(UV) pip install --quiet -p $(PY) -c constraints/airflow-3.3.txt -e ".[test,emulator]"
+	$(UV) pip install --quiet -p $(PY) -c constraints/airflow-3.3.txt -e ".[test,emulator,e2e]"
 	touch $@
 
 $(VENV31)/.installed: $(VENV)/.installed pyproject.toml constraints/airflow-3.1.txt
@@ -55,6 +55,19 @@ test-3.3: venv
 test-3.1: venv-3.1
 	$(PY31) -m pytest tests/unit tests/dags -q
 
+# End to end on real Airflow processes (API server, scheduler, DAG processor, triggerer) and
+# headless Chromium; logs and screenshots in .e2e/. Fails if any process it started survives.
+e2e-deps:
+	scripts/install_e2e_deps.sh
+
+e2e: venv e2e-deps
+	@status=0; $(PY) -m pytest tests/e2e -q -rA --durations=8 || status=$$?; \
+		$(PY) tests/e2e/leftovers.py || status=1; exit $$status
+
+# 1,000 runs across the three services under injected faults; figures in .soak/soak.json.
+soak: venv
+	$(PY) tests/soak/driver.py --runs 1000 --json .soak/soak.json
+
 demo: venv
 	$(PY) scripts/demo.py
 
@@ -65,4 +78,4 @@ bench: venv-bench
 	$(VENVB)/bin/python benchmarks/edges_batch.py
 
 clean:
-	rm -rf $(VENV) $(VENV31) $(VENVB) .pytest_cache .ruff_cache .hypothesis .demo
+	rm -rf $(VENV) $(VENV31) $(VENVB) .pytest_cache .ruff_cache .hypothesis .demo .e2e .soak

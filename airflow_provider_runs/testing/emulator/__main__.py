@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--status-names", action="store_true")
     parser.add_argument("--time-scale", type=float, default=1.0)
     parser.add_argument("--task-duration", type=float, default=1.0)
+    parser.add_argument("--inferable-step-seconds", type=float, default=0.2, help="each agent step")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers (state is per worker)")
     args = parser.parse_args(argv)
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         inference_sh_status_names=args.status_names,
         time_scale=args.time_scale,
         default_task_duration=args.task_duration,
+        inferable_step_seconds=args.inferable_step_seconds,
         seed=args.seed,
     )
     if args.keys:

@@ -41,6 +41,21 @@ def build_control_router(state: EmulatorState, services: dict[str, Any]) -> APIR
         """The service endpoints described from the specs (bodies and query parameters included)."""
         return openapi_document()
 
+    @router.get("/created")
+    async def created() -> dict[str, list[str]]:
+        """Every run created so far, by its tag: what a soak counts duplicates with.
+
+        The tag is an inference.sh task's ``input.text``, or the ``tag`` of an Inferable or Edges
+        run's ``_emulator`` scenario (``context._emulator.tag`` / ``parameters._emulator.tag``).
+        """
+        tags: dict[str, list[str]] = {}
+        if (emu := services.get("inference_sh")) is not None:
+            tags["inference_sh"] = [str(t.input.get("text")) for t in emu.tasks.values()]
+        for name in ("inferable", "edges"):
+            if (emu := services.get(name)) is not None:
+                tags[name] = [str(r.scenario.get("tag")) for r in emu.runs.values()]
+        return tags
+
     @router.get("/counters")
     async def counters() -> dict[str, Any]:
         return state.counters()

@@ -74,10 +74,12 @@ class FaultMiddleware:
         state = self.state
         if state.faults:
             rule = state.pick_fault(service, method, subpath, "before")
-            while rule is not None and rule.kind == "latency":
+            delayed: tuple = ()
+            while rule is not None and rule.kind == "latency":  # then the other rules still roll
                 state.faults_injected["latency"] += 1
                 await asyncio.sleep(state.random.uniform(0, rule.latency))
-                rule = state.pick_fault(service, method, subpath, "before")
+                delayed = (*delayed, rule)
+                rule = state.pick_fault(service, method, subpath, "before", exclude=delayed)
             if rule is not None:
                 self._count(scope, service, method, subpath)
                 await self._inject(rule, service, send)

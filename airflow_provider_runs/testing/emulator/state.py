@@ -110,9 +110,14 @@ class EmulatorState:
         """Bump a service counter (``tasks_created``, ``cancels``, ...)."""
         self.service_counts[service][name] += n
 
-    def pick_fault(self, service: str | None, method: str, subpath: str, phase: str) -> FaultRule | None:
-        """The first rule hitting this request in this phase (consumes its count)."""
+    def pick_fault(
+        self, service: str | None, method: str, subpath: str, phase: str, exclude: tuple[FaultRule, ...] = ()
+    ) -> FaultRule | None:
+        """The first rule hitting this request in this phase (consumes its count); ``exclude``:
+        rules already applied to this request (each latency rule delays a request once)."""
         for rule in self.faults:
+            if any(rule is done for done in exclude):
+                continue
             if rule.kind == "latency" and phase != "before":
                 continue
             if rule.kind != "latency" and rule.phase != phase:

@@ -1,0 +1,79 @@
+"""Fixtures of the end-to-end suite: one real Airflow deployment per session (``make e2e``)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from stack import ROOT, AirflowStack, wait_until
+
+OUTPUT_DIR = Path(os.environ.get("E2E_OUTPUT_DIR", ROOT / ".e2e"))
+"""Logs, the Airflow home and the screenshots of the last run."""
+EXAMPLE_DAG_IDS = (
+    "example_inference_sh_session",
+    "example_inference_sh_batch",
+    "example_inferable_daily_report",
+    "example_inferable_approval",
+    "example_edges_nightly_enrichment",
+    "example_edges_live_and_schedule",
+)
+
+
+@pytest.fixture(scope="session")
+def output_dir() -> Path:
+    """A fresh output folder for this run."""
+    shutil.rmtree(OUTPUT_DIR, ignore_errors=True)
+    (OUTPUT_DIR / "screenshots").mkdir(parents=True)
+    return OUTPUT_DIR
+
+
+@pytest.fixture(scope="session")
+def stack(output_dir: Path) -> Iterator[AirflowStack]:
+    """The emulator, API server, scheduler, DAG processor and triggerer; stopped even on failure."""
+    deployment = AirflowStack(output_dir)
+    try:
+        deployment.start()
+        yield deployment
+    finally:
+        deployment.stop()
+
+
+APPROVAL_DAG = "example_inferable_approval"
+
+
+def answer_approval(stack: AirflowStack, run_id: str, choice: str) -> dict[str, Any]:
+    """Wait for the approval request of ``notify_customer`` and answer it through the REST API."""
+    base = f"/dags/{APPROVAL_DAG}/dagRuns/{run_id}"
+
+    def open_request() -> dict[str, Any] | None:
+        stack.check_alive()
+        rows = stack.api("GET", f"{base}/hitlDetails")["hitl_details"]
+        return next((row for row in rows if row.get("responded_at") is None), None)
+
+    request = wait_until(open_request, 300, "the approval request", interval=1)
+    path = f"{base}/taskInstances/notify_customer/-1/hitlDetails"
+    stack.api("PATCH", path, json={"chosen_options": [choice], "params_input": {}})
+    return request
+
+
+@pytest.fixture(scope="session")
+def example_runs(stack: AirflowStack) -> dict[str, Any]:
+    """Trigger every example DAG, answer the approval, wait for all; return runs and timings."""
+    before = stack.counters()
+    started = time.monotonic()
+    run_ids = {dag_id: stack.trigger(dag_id) for dag_id in EXAMPLE_DAG_IDS}
+    approval = answer_approval(stack, run_ids[APPROVAL_DAG], "Approve")
+    runs = {dag_id: stack.wait_for_run(dag_id, run_id, timeout=900) for dag_id, run_id in run_ids.items()}
+    return {
+        "run_ids": run_ids,
+        "runs": runs,
+        "approval": approval,
+        "wall_seconds": time.monotonic() - started,
+        "before": before,
+        "after": stack.counters(),
+    }

@@ -1,0 +1,449 @@
+"""A real Airflow deployment on loopback for the end-to-end suite.
+
+Starts the emulator, a PostgreSQL server of its own (Debian's packages; SQLite's single writer
+made the API server time out with "database is locked" under the scheduler, triggerer and workers)
+and the Airflow processes (API server, scheduler, DAG processor, triggerer; LocalExecutor) in a
+temporary ``AIRFLOW_HOME``, each in its own process
+group, with ``example_dags/`` and ``tests/e2e/dags/`` as two DAG bundles and the provider's
+default connections pointing at the emulator. Every process carries ``RUNS_E2E_MARKER`` in its
+environment, so ``tests/e2e/leftovers.py`` can prove that nothing is left running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import requests
+
+from airflow_provider_runs.testing.emulator import connection_env_for
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE_DAGS = ROOT / "example_dags"
+SCENARIO_DAGS = Path(__file__).resolve().parent / "dags"
+MARKER_VARIABLE = "RUNS_E2E_MARKER"
+USERNAME = "admin"
+TERMINAL_RUN_STATES = {"success", "failed"}
+RUN_SECONDS = 15
+"""How long the examples' remote runs last (the emulator's default is 1 s). Airflow 3.3.2's
+scheduler fails a task ("state changed externally") when its trigger fires before the scheduler
+has processed the executor event of the worker that deferred it: that late event then removes the
+resumed workload from the executor. On this 2-core machine the event can lag 6 s; real runs last
+far longer than that window, a 1 s emulated run does not."""
+AIRFLOW_PROCESSES = ("api-server", "scheduler", "dag-processor", "triggerer")
+
+
+def postgres_bin() -> Path:
+    """The newest PostgreSQL server binaries Debian installed."""
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: int(p.parts[-3]))
+    if not versions:
+        raise RuntimeError(
+            "PostgreSQL is missing: run scripts/install_e2e_deps.sh (apt-get install postgresql)"
+        )
+    return versions[-1].parent
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.5) -> Any:
+    """Poll ``predicate`` until it returns a truthy value; fail naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+        except (requests.RequestException, KeyError, ValueError) as exc:
+            last_error, value = exc, None
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"{what} did not happen within {timeout:.0f} s (last error: {last_error})")
+
+
+@dataclass
+class Process:
+    """One started process and its log file."""
+
+    name: str
+    popen: subprocess.Popen
+    log_path: Path
+
+    def alive(self) -> bool:
+        """Whether the process has not exited."""
+        return self.popen.poll() is None
+
+    def kill_group(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the whole process group (the process and every child it started)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, sig)
+
+    def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM the group, then SIGKILL what is left after ``grace`` seconds."""
+        if self.alive():
+            self.kill_group(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.popen.wait(grace)
+        self.kill_group(signal.SIGKILL)  # children that outlived their leader
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(5)
+
+
+@dataclass
+class AirflowStack:
+    """The emulator and a real Airflow, started in ``output_dir`` (logs, screenshots, home)."""
+
+    output_dir: Path
+    marker: str = field(default_factory=lambda: secrets.token_hex(8))
+    processes: dict[str, Process] = field(default_factory=dict)
+    retired: list[Process] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.home = self.output_dir / "airflow-home"
+        self.logs = self.output_dir / "logs"
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.password = secrets.token_urlsafe(12)
+        self.secret_key = secrets.token_hex(16)
+        self.jwt_secret = secrets.token_hex(32)
+        self.log_ports = (free_port(), free_port())
+        self.api_port = free_port()
+        self.api_url = f"http://127.0.0.1:{self.api_port}"
+        self.emulator_url = ""
+        self.pg_port = free_port()
+        self.pg_dir = Path(tempfile.mkdtemp(prefix="runs-e2e-pg-"))
+        self._token: str | None = None
+        self.session = requests.Session()
+
+    # ------------------------------------------------------------------ environment
+    def environment(self) -> dict[str, str]:
+        """The environment every Airflow process runs with."""
+        bundles = [
+            {
+                "name": "provider_examples",
+                "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+                "kwargs": {"path": str(EXAMPLE_DAGS), "refresh_interval": 5},
+            },
+            {
+                "name": "e2e_scenarios",
+                "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+                "kwargs": {"path": str(SCENARIO_DAGS), "refresh_interval": 5},
+            },
+        ]
+        passwords = self.home / "passwords.json"
+        passwords.write_text(json.dumps({USERNAME: self.password}))
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "PYTEST_"))
+        }
+        env.update(
+            {
+                MARKER_VARIABLE: self.marker,
+                "AIRFLOW_HOME": str(self.home),
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": (
+                    f"postgresql+psycopg2://airflow@127.0.0.1:{self.pg_port}/airflow"
+                ),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLE_DAGS),
+                "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles),
+                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",  # unpaused when triggered
+                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                "AIRFLOW__CORE__PARALLELISM": "6",
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USERNAME}:admin",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+                "AIRFLOW__API__HOST": "127.0.0.1",
+                "AIRFLOW__API__PORT": str(self.api_port),
+                "AIRFLOW__API__BASE_URL": self.api_url,
+                "AIRFLOW__API__WORKERS": "1",
+                "AIRFLOW__API__SECRET_KEY": self.secret_key,
+                "AIRFLOW__API_AUTH__JWT_SECRET": self.jwt_secret,
+                "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.logs / "tasks"),
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.log_ports[0]),
+                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.log_ports[1]),
+                "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",  # only the suite's runs, no cron runs
+                "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+                "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
+                "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "10",
+                "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
+                "AIRFLOW__RUNS__DEFAULT_POLL_INTERVAL": "1",
+                "EDGES_EXAMPLE_DIR": str(self.output_dir / "edges-example"),
+                "PYTHONUNBUFFERED": "1",
+                "NO_PROXY": "127.0.0.1,localhost",
+            }
+        )
+        if self.emulator_url:
+            env.update(connection_env_for(self.emulator_url))
+        return env
+
+    # ------------------------------------------------------------------ processes
+    def spawn(self, name: str, argv: list[str]) -> Process:
+        """Start ``argv`` in a new process group with its output in ``logs/<name>.log``."""
+        suffix = sum(1 for p in [*self.processes.values(), *self.retired] if p.name == name)
+        log_path = self.logs / (f"{name}.log" if not suffix else f"{name}.{suffix}.log")
+        handle = log_path.open("w")
+        popen = subprocess.Popen(
+            argv,
+            env=self.environment(),
+            cwd=self.output_dir,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        handle.close()
+        process = Process(name, popen, log_path)
+        self.processes[name] = process
+        return process
+
+    def airflow(self, command: str) -> Process:
+        """Start ``airflow <command>``."""
+        return self.spawn(command, [sys.executable, "-m", "airflow", command])
+
+    def as_postgres_user(self, argv: list[str]) -> list[str]:
+        """``argv`` run as the ``postgres`` user when we are root (PostgreSQL refuses root)."""
+        return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
+
+    def start_postgres(self) -> None:
+        """A throw-away PostgreSQL cluster on a free port with an ``airflow`` database."""
+        binaries = postgres_bin()
+        data = self.pg_dir / "data"
+        if os.geteuid() == 0:
+            shutil.chown(self.pg_dir, "postgres")
+        initdb = subprocess.run(
+            self.as_postgres_user(
+                [str(binaries / "initdb"), "-D", str(data), "-U", "airflow", "--auth=trust", "-E", "UTF8"]
+            ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        (self.logs / "initdb.log").write_text(initdb.stdout + initdb.stderr)
+        if initdb.returncode:
+            raise RuntimeError(f"initdb failed: {initdb.stderr[-2000:]}")
+        settings = {
+            "listen_addresses": "127.0.0.1",
+            "unix_socket_directories": str(self.pg_dir),
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "max_connections": "200",
+        }
+        options = [item for key, value in settings.items() for item in ("-c", f"{key}={value}")]
+        self.spawn(
+            "postgres",
+            self.as_postgres_user(
+                [str(binaries / "postgres"), "-D", str(data), "-p", str(self.pg_port), *options]
+            ),
+        )
+
+        def accepting() -> bool:
+            self.check_alive()
+            try:
+                connection = psycopg2.connect(
+                    host="127.0.0.1", port=self.pg_port, user="airflow", dbname="postgres"
+                )
+            except psycopg2.OperationalError:
+                return False
+            connection.autocommit = True  # CREATE DATABASE cannot run in a transaction
+            try:
+                connection.cursor().execute("CREATE DATABASE airflow")
+            finally:
+                connection.close()
+            return True
+
+        wait_until(accepting, 60, "PostgreSQL start-up")
+
+    def start(self) -> None:
+        """Start everything and wait until the API answers and every example DAG is parsed."""
+        self.start_postgres()
+        emulator = self.spawn(
+            "emulator",
+            [
+                sys.executable,
+                "-m",
+                "airflow_provider_runs.testing.emulator",
+                "--port",
+                "0",
+                "--task-duration",
+                str(RUN_SECONDS),
+                "--inferable-step-seconds",
+                str(RUN_SECONDS / 4),
+            ],
+        )
+        self.emulator_url = wait_until(lambda: _announced_url(emulator), 60, "emulator start-up")
+        migrate = subprocess.run(
+            [sys.executable, "-m", "airflow", "db", "migrate"],
+            env=self.environment(),
+            cwd=self.output_dir,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        (self.logs / "db-migrate.log").write_text(migrate.stdout + migrate.stderr)
+        if migrate.returncode:
+            raise RuntimeError(f"airflow db migrate failed: {migrate.stderr[-2000:]}")
+        for command in AIRFLOW_PROCESSES:
+            self.airflow(command)
+        wait_until(self._api_ready, 180, "Airflow API server start-up", interval=1)
+
+    def restart_triggerer(self) -> tuple[float, float]:
+        """SIGKILL the triggerer's process group and start a new one; return (killed, started)."""
+        old = self.processes.pop("triggerer")
+        old.kill_group(signal.SIGKILL)
+        old.popen.wait(10)
+        killed = time.time()
+        self.retired.append(old)
+        self.airflow("triggerer")
+        return killed, time.time()
+
+    def stop(self) -> None:
+        """Stop every process this stack started (Airflow first, the emulator last)."""
+        for name in [*reversed(AIRFLOW_PROCESSES), "emulator", "postgres"]:
+            process = self.processes.get(name)
+            if process is not None:
+                process.stop()
+        for process in [*self.processes.values(), *self.retired]:
+            process.stop(grace=1)
+        shutil.rmtree(self.pg_dir, ignore_errors=True)
+
+    def check_alive(self) -> None:
+        """Fail with the log tail of any process that died unexpectedly."""
+        for process in self.processes.values():
+            if not process.alive():
+                tail = process.log_path.read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"{process.name} exited with {process.popen.returncode}:\n{tail}")
+
+    # ------------------------------------------------------------------ REST API
+    def _api_ready(self) -> bool:
+        self.check_alive()
+        return self.session.get(f"{self.api_url}/api/v2/monitor/health", timeout=5).status_code == 200
+
+    def token(self) -> str:
+        """A JWT for the REST API, from the simple auth manager's login endpoint."""
+        if self._token is None:
+            response = self.session.post(
+                f"{self.api_url}/auth/token",
+                json={"username": USERNAME, "password": self.password},
+                timeout=30,
+            )
+            response.raise_for_status()
+            self._token = response.json()["access_token"]
+        return self._token
+
+    def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Call ``/api/v2<path>`` and return the JSON body (raises on 4xx/5xx)."""
+        response = self.session.request(
+            method,
+            f"{self.api_url}/api/v2{path}",
+            headers={"Authorization": f"Bearer {self.token()}"},
+            timeout=60,
+            **kwargs,
+        )
+        if response.status_code >= 400:
+            raise requests.HTTPError(f"{method} {path}: {response.status_code} {response.text[:500]}")
+        return response.json() if response.content else None
+
+    def emulator(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Call the emulator (``/_emulator/...`` control API or a service path)."""
+        response = self.session.request(method, f"{self.emulator_url}{path}", timeout=30, **kwargs)
+        response.raise_for_status()
+        return response.json()
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 240) -> None:
+        """Wait until the DAG processor has parsed ``dag_id``."""
+
+        def parsed() -> bool:
+            self.check_alive()
+            try:
+                self.api("GET", f"/dags/{dag_id}")
+            except requests.HTTPError as exc:
+                if " 404 " in str(exc):
+                    return False
+                raise
+            return True
+
+        wait_until(parsed, timeout, f"parsing of {dag_id}", interval=2)
+
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
+        """Trigger a DAG run through the REST API; return its run id."""
+        self.wait_for_dag(dag_id)
+        self.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+        # A logical date, as a scheduled run has: the examples template {{ ds }}.
+        body = {"logical_date": datetime.now(timezone.utc).isoformat(), "conf": conf or {}}
+        return str(self.api("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"])
+
+    def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
+        """The DAG run document."""
+        return self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 300) -> dict[str, Any]:
+        """Wait (through the API) until the DAG run ends; return its document."""
+
+        def ended() -> dict[str, Any] | None:
+            self.check_alive()
+            run = self.dag_run(dag_id, run_id)
+            return run if run["state"] in TERMINAL_RUN_STATES else None
+
+        return wait_until(ended, timeout, f"end of {dag_id}/{run_id}", interval=2)
+
+    def task_instances(self, dag_id: str, run_id: str) -> dict[str, dict[str, Any]]:
+        """Task instances by ``task_id`` (``task_id[i]`` for mapped ones)."""
+        rows = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 100})
+        return {
+            (ti["task_id"] if ti["map_index"] < 0 else f"{ti['task_id']}[{ti['map_index']}]"): ti
+            for ti in rows["task_instances"]
+        }
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
+        """``{task: state}`` for a DAG run."""
+        return {name: ti["state"] for name, ti in self.task_instances(dag_id, run_id).items()}
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value", map_index: int = -1):
+        """A task's XCom value, deserialized by the API."""
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"
+        return self.api("GET", path, params={"map_index": map_index, "deserialize": True})["value"]
+
+    def wait_for_task_state(self, dag_id: str, run_id: str, task_id: str, states: set[str], timeout=180):
+        """Wait until a task instance is in one of ``states``; return its document."""
+
+        def reached() -> dict[str, Any] | None:
+            self.check_alive()
+            ti = self.task_instances(dag_id, run_id).get(task_id)
+            return ti if ti is not None and ti["state"] in states else None
+
+        return wait_until(reached, timeout, f"{dag_id}/{task_id} in {sorted(states)}", interval=1)
+
+    def counters(self) -> dict[str, Any]:
+        """The emulator's counters (runs created, cancels, requests per service)."""
+        return self.emulator("GET", "/_emulator/counters")
+
+
+def _announced_url(process: Process) -> str | None:
+    """The emulator's base URL once its log says it is listening."""
+    if not process.alive():
+        raise RuntimeError(f"emulator exited: {process.log_path.read_text()[-2000:]}")
+    for line in process.log_path.read_text(errors="replace").splitlines():
+        if "listening on" in line:
+            return line.strip().rsplit(" ", 1)[-1]
+    return None

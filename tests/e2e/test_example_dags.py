@@ -1,0 +1,134 @@
+"""Every example DAG, triggered and followed through the REST API of a real Airflow.
+
+The six DAG runs are triggered together (as a scheduler would see them on a busy night), the
+approval request is answered through the REST API by a "human", and each test asserts one DAG's
+task states and returned manifests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import APPROVAL_DAG, EXAMPLE_DAG_IDS
+from stack import AirflowStack
+
+pytestmark = pytest.mark.timeout(1200)
+
+
+def _states(stack: AirflowStack, example_runs: dict[str, Any], dag_id: str) -> dict[str, Any]:
+    return stack.task_states(dag_id, example_runs["run_ids"][dag_id])
+
+
+def _xcom(stack: AirflowStack, example_runs: dict[str, Any], dag_id: str, task_id: str, **kwargs: Any):
+    return stack.xcom(dag_id, example_runs["run_ids"][dag_id], task_id, **kwargs)
+
+
+def test_every_example_dag_succeeds(example_runs):
+    states = {dag_id: run["state"] for dag_id, run in example_runs["runs"].items()}
+    assert states == dict.fromkeys(EXAMPLE_DAG_IDS, "success"), states
+
+
+def test_every_remote_run_was_created_once(example_runs):
+    before, after = example_runs["before"], example_runs["after"]
+    created = {
+        service: after[service][counter] - before[service][counter]
+        for service, counter in (
+            ("inference_sh", "tasks_created"),
+            ("inferable", "runs_created"),
+            ("edges", "runs_created"),
+        )
+    }
+    # 2 session tasks + 5 mapped echoes; the report and the approval runs; one async batch
+    # and one live call (the schedule creates a schedule, not a run).
+    assert created["inference_sh"] == 7, created
+    assert created["inferable"] == 2, created
+    assert created["edges"] >= 1, created
+
+
+def test_session_dag(stack, example_runs):
+    dag_id = "example_inference_sh_session"
+    assert _states(stack, example_runs, dag_id) == dict.fromkeys(
+        ("open_session", "continue_session", "watch_first_task", "report"), "success"
+    )
+    first = _xcom(stack, example_runs, dag_id, "open_session")
+    second = _xcom(stack, example_runs, dag_id, "continue_session")
+    assert first["status"] == second["status"] == "completed", (first, second)
+    assert first["session_id"] and second["session_id"] == first["session_id"]
+    assert (first["output"]["count"], second["output"]["count"]) == (1, 2)
+    assert first["url"].startswith(stack.emulator_url) and first["url"].endswith(first["task_id"])
+    report = _xcom(stack, example_runs, dag_id, "report")
+    assert report == {"session_id": first["session_id"], "outputs": [first["output"], second["output"]]}
+
+
+def test_batch_dag(stack, example_runs):
+    dag_id = "example_inference_sh_batch"
+    states = _states(stack, example_runs, dag_id)
+    assert states == {
+        "make_inputs": "success",
+        "summarize": "success",
+        **{f"echo[{i}]": "success" for i in range(5)},
+    }, states
+    manifests = [_xcom(stack, example_runs, dag_id, "echo", map_index=i) for i in range(5)]
+    assert len({m["task_id"] for m in manifests}) == 5
+    assert _xcom(stack, example_runs, dag_id, "summarize") == {
+        "count": 5,
+        "texts": [f"document {i}" for i in range(1, 6)],
+    }
+
+
+def test_inferable_daily_report(stack, example_runs):
+    dag_id = "example_inferable_daily_report"
+    assert _states(stack, example_runs, dag_id) == {"count_tickets": "success", "publish": "success"}
+    manifest = _xcom(stack, example_runs, dag_id, "count_tickets")
+    assert manifest["status"] == "done", manifest
+    assert set(manifest["result"]) == {"open_tickets", "oldest_ticket_id", "summary"}
+    line = _xcom(stack, example_runs, dag_id, "publish")
+    assert line.startswith(f"{manifest['result']['open_tickets']} open tickets")
+
+
+def test_inferable_approval_answered_through_the_api(stack, example_runs):
+    dag_id = APPROVAL_DAG
+    assert _states(stack, example_runs, dag_id) == {"notify_customer": "success"}
+    assert "send_email" in example_runs["approval"]["subject"], example_runs["approval"]
+    before, after = example_runs["before"], example_runs["after"]
+    assert after["inferable"].get("approvals", 0) - before["inferable"].get("approvals", 0) == 1
+    manifest = _xcom(stack, example_runs, dag_id, "notify_customer")
+    assert manifest["status"] == "done" and manifest["result"]["sent"] is True, manifest
+
+
+def test_edges_nightly_enrichment(stack, example_runs):
+    dag_id = "example_edges_nightly_enrichment"
+    assert _states(stack, example_runs, dag_id) == dict.fromkeys(
+        ("export_profiles", "enrich_profiles", "summarize"), "success"
+    )
+    manifest = _xcom(stack, example_runs, dag_id, "enrich_profiles")
+    assert manifest["succeeded_inputs"] + manifest["failed_inputs"] == 20_000, manifest
+    assert manifest["results"] >= manifest["succeeded_inputs"] > 0, manifest
+    summary = _xcom(stack, example_runs, dag_id, "summarize")
+    assert summary["results"] == manifest["results"] and summary["first_result"], summary
+
+
+def test_edges_live_and_schedule(stack, example_runs):
+    dag_id = "example_edges_live_and_schedule"
+    assert _states(stack, example_runs, dag_id) == {
+        "lookup_one_profile": "success",
+        "weekly_schedule": "success",
+    }
+    assert _xcom(stack, example_runs, dag_id, "weekly_schedule")["schedule_uid"]
+    lookup = _xcom(stack, example_runs, dag_id, "lookup_one_profile")
+    assert lookup["linkedin_profile_url"] == "https://www.linkedin.com/in/jdoe", lookup  # the live result
+
+
+def test_extra_links_point_at_the_runs(stack, example_runs):
+    """The API server (which never ran the task) renders each operator's "Run" link."""
+    for dag_id, task_id in (
+        ("example_inference_sh_session", "open_session"),
+        ("example_inferable_daily_report", "count_tickets"),
+        ("example_edges_nightly_enrichment", "enrich_profiles"),
+    ):
+        run_id = example_runs["run_ids"][dag_id]
+        links = stack.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/links")
+        url = links["extra_links"]["Run"]
+        assert url == stack.xcom(dag_id, run_id, task_id, key="run_url"), links
+        assert url.startswith(stack.emulator_url), url

@@ -1,0 +1,34 @@
+"""The soak, reduced (``make soak`` runs 1,000 tasks): exact counts under injected faults."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from soak.driver import run_soak, start_emulator
+
+pytestmark = pytest.mark.timeout(600)
+
+SOAK_RUNS = int(os.environ.get("SOAK_RUNS", "45"))
+
+
+@pytest.fixture(scope="module")
+def emulator_url():
+    proc, url = start_emulator()
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_reduced_soak_is_exact(emulator_url):
+    report = run_soak(emulator_url, SOAK_RUNS, seed=11, crash_share=0.15)
+    print({k: v for k, v in report.__dict__.items() if k != "created_per_task"})
+    assert report.created_per_task == dict.fromkeys(range(SOAK_RUNS), 1), report.created_per_task
+    assert (report.duplicates, report.lost, report.wrong_outcomes, report.errors) == (0, 0, 0, [])
+    assert report.trigger_restarts == 1 and 0 < report.events_before_restart < SOAK_RUNS
+    assert report.crashed_first_tries > 0 and report.retried_tries >= report.crashed_first_tries
+    injected = report.faults_injected
+    assert injected["429"] and injected["500"] and injected["503"] and injected["drop"], injected
