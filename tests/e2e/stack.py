@@ -37,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_DAGS = ROOT / "example_dags"
 SCENARIO_DAGS = Path(__file__).resolve().parent / "dags"
 MARKER_VARIABLE = "RUNS_E2E_MARKER"
+PROCESS_GROUPS_FILE = "process-groups.txt"
+"""Every process group the stack started, one per line (``tests/e2e/leftovers.py`` reads it)."""
 USERNAME = "admin"
 TERMINAL_RUN_STATES = {"success", "failed"}
 RUN_SECONDS = 15
@@ -213,6 +215,8 @@ class AirflowStack:
             start_new_session=True,
         )
         handle.close()
+        with (self.output_dir / PROCESS_GROUPS_FILE).open("a") as groups:
+            groups.write(f"{popen.pid}\n")  # its own group: start_new_session
         process = Process(name, popen, log_path)
         self.processes[name] = process
         return process

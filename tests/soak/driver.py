@@ -98,6 +98,7 @@ class SoakTask:
     run_id: str
     store: FakeStateStore = field(default_factory=FakeStateStore)
     tries: int = 0
+    crashes: int = 0
     trigger: tuple[str, dict[str, Any]] | None = None
     resume: tuple[str, dict[str, Any]] | None = None
     event: dict[str, Any] | None = None
@@ -171,7 +172,7 @@ def _finish(task: SoakTask, call: Any) -> None:
         task.trigger, task.resume = _serialize(deferred)
         return
     except SimulatedCrash:
-        task.trigger = None
+        task.trigger, task.crashes = None, task.crashes + 1
         return
     except AirflowException as exc:  # the run's failure turned into task failure
         task.outcome, task.error, task.trigger = "failed", f"{type(exc).__name__}: {exc}", None
@@ -233,6 +234,16 @@ async def _run_triggers(tasks: list[SoakTask], stop_at_share: float | None) -> i
     return sum(1 for t in tasks if t.event is not None)
 
 
+def allowed_runs(task: SoakTask) -> int:
+    """Runs a task may create: one; two when its first try crashed and that run failed.
+
+    A retry reattaches to the run its crashed try created while that run is going or succeeded;
+    when the run already failed, the retry starts a new one (that is what a retry is for). Only
+    tasks scripted to fail can get there.
+    """
+    return 2 if task.crash_first_try and task.expect == "failed" else 1
+
+
 @dataclass
 class SoakReport:
     """The figures a soak reports."""
@@ -241,10 +252,13 @@ class SoakReport:
     by_service: dict[str, int]
     created_per_task: dict[int, int]
     duplicates: int
+    duplicated: list[str]
+    new_runs_after_failure: int
     lost: int
     wrong_outcomes: int
     errors: list[str]
     crashed_first_tries: int
+    crashes_after_create: int
     retried_tries: int
     trigger_restarts: int
     events_before_restart: int
@@ -319,11 +333,18 @@ def run_soak(
         tasks=n,
         by_service=dict(Counter(t.service for t in tasks)),
         created_per_task=created_per_task,
-        duplicates=sum(max(0, c - 1) for c in created_per_task.values()),
+        duplicates=sum(max(0, created_per_task[t.index] - allowed_runs(t)) for t in tasks),
+        duplicated=[
+            f"task {t.index} ({t.service}, {t.tries} tries, crashed first: {t.crash_first_try})"
+            for t in tasks
+            if created_per_task[t.index] > allowed_runs(t)
+        ],
+        new_runs_after_failure=sum(1 for t in tasks if created_per_task[t.index] == 2 == allowed_runs(t)),
         lost=sum(1 for t in tasks if t.outcome is None or created_per_task[t.index] == 0),
         wrong_outcomes=sum(1 for t in tasks if t.outcome is not None and t.outcome != t.expect),
         errors=[f"task {t.index} ({t.service}): {t.error}" for t in tasks if t.outcome == "error"][:20],
         crashed_first_tries=sum(1 for t in tasks if t.crash_first_try),
+        crashes_after_create=sum(t.crashes for t in tasks),
         retried_tries=sum(t.tries - 1 for t in tasks),
         trigger_restarts=restarts,
         events_before_restart=events_before_restart,
@@ -334,25 +355,25 @@ def run_soak(
     )
 
 
-def start_emulator() -> tuple[subprocess.Popen, str]:
-    """The emulator in its own process (own CPU), on a free port."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider_runs.testing.emulator", "--port", "0", "--seed", "7"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    assert proc.stdout is not None
+def start_emulator(log_path: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """The emulator in its own process (own CPU), on a free port, logging to a file (a pipe
+    nobody reads would fill up and block it)."""
+    log_path = log_path or Path(tempfile.mkdtemp(prefix="runs-soak-")) / "emulator.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "airflow_provider_runs.testing.emulator", "--port", "0", "--seed", "7"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if "listening on" in line:
-            return proc, line.strip().rsplit(" ", 1)[-1]
-        if not line and proc.poll() is not None:
-            break
+    while time.monotonic() < deadline and proc.poll() is None:
+        for line in log_path.read_text(errors="replace").splitlines():
+            if "listening on" in line:
+                return proc, line.strip().rsplit(" ", 1)[-1]
+        time.sleep(0.1)
     proc.kill()
-    raise RuntimeError("the emulator did not start")
+    raise RuntimeError(f"the emulator did not start: {log_path.read_text(errors='replace')[-2000:]}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -361,9 +382,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--json", default=".soak/soak.json")
     args = parser.parse_args(argv)
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     for name in ("airflow.task", "airflow_provider_runs"):  # a thousand tasks' info and retry lines
         logging.getLogger(name).setLevel(logging.ERROR)
-    proc, url = start_emulator()
+    proc, url = start_emulator(Path(args.json).parent / "emulator.log")
     try:
         report = run_soak(url, args.runs)
     finally:
