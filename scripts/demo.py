@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -19,38 +18,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 HOME = ROOT / ".demo" / "airflow-home"
 EXAMPLES = ROOT / "example_dags"
-
-
-def start_emulator() -> tuple[subprocess.Popen, str]:
-    """Start the emulator on a free port; return the process and its base URL."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider_runs.testing.emulator", "--port", "0", "--time-scale", "1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    deadline = time.time() + 60
-    assert proc.stdout is not None
-    while time.time() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            if proc.poll() is not None:
-                raise RuntimeError(f"emulator exited with code {proc.returncode}")
-            continue
-        if "listening on" in line:
-            return proc, line.strip().rsplit(" ", 1)[-1]
-    raise RuntimeError("emulator did not start within 60 s")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """Stop a process group started with ``start_new_session``."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def configure(url: str) -> None:
@@ -116,7 +83,9 @@ def run_dags() -> int:
 
 def main() -> int:
     started = time.time()
-    proc, url = start_emulator()
+    from airflow_provider_runs.testing.emulator.server import start_emulator_process, stop_emulator_process
+
+    proc, url = start_emulator_process(["--time-scale", "1"], ROOT / ".demo" / "emulator.log")
     try:
         print(f"emulator: {url}")
         configure(url)
@@ -128,7 +97,7 @@ def main() -> int:
         for answer in human.answered:
             print(f"\n(approved in Airflow: {answer['subject']})")
     finally:
-        stop(proc)
+        stop_emulator_process(proc)
     print(f"\ndemo finished in {time.time() - started:.1f}s; {failed} DAG run(s) failed; emulator stopped")
     return 1 if failed else 0
 

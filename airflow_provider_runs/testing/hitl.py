@@ -79,8 +79,11 @@ class HumanInTheLoopResponder:
                 .join(TaskInstance, TaskInstance.id == HITLDetail.ti_id)
                 .where(HITLDetail.responded_at.is_(None))
                 # answer only parked tasks: a response written before the task parks is not
-                # picked up by dag.test() (the API server's park transition would)
-                .where(TaskInstance.state.in_(["awaiting_input", "deferred"]))
+                # picked up by dag.test() (the API server's park transition would). On 3.3 that
+                # is awaiting_input only: the request row is written while the resumed task is
+                # still "deferred" in dag.test(), and answering then made the park overwrite
+                # the resume (the run then waited forever).
+                .where(TaskInstance.state == _parked_state())
             ).all()
             for detail, ti in rows:
                 update_hitl_detail(
@@ -99,3 +102,11 @@ class HumanInTheLoopResponder:
                 )
                 count += 1
         return count
+
+
+def _parked_state() -> str:
+    """The state of a task waiting for a human: ``awaiting_input`` (3.3+) or ``deferred``
+    (3.1-3.2, where the standard provider's ``HITLTrigger`` waits)."""
+    from airflow.sdk import exceptions
+
+    return "awaiting_input" if hasattr(exceptions, "TaskAwaitingInput") else "deferred"

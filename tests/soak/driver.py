@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +39,10 @@ from airflow.providers.common.compat.module_loading import import_string  # noqa
 from airflow.providers.common.compat.sdk import AirflowException, TaskDeferred  # noqa: E402
 
 from airflow_provider_runs.testing.emulator import connection_env_for  # noqa: E402
+from airflow_provider_runs.testing.emulator.server import (  # noqa: E402
+    start_emulator_process,
+    stop_emulator_process,
+)
 
 from support import FakeStateStore  # noqa: E402
 
@@ -355,27 +358,6 @@ def run_soak(
     )
 
 
-def start_emulator(log_path: Path | None = None) -> tuple[subprocess.Popen, str]:
-    """The emulator in its own process (own CPU), on a free port, logging to a file (a pipe
-    nobody reads would fill up and block it)."""
-    log_path = log_path or Path(tempfile.mkdtemp(prefix="runs-soak-")) / "emulator.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "airflow_provider_runs.testing.emulator", "--port", "0", "--seed", "7"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        for line in log_path.read_text(errors="replace").splitlines():
-            if "listening on" in line:
-                return proc, line.strip().rsplit(" ", 1)[-1]
-        time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"the emulator did not start: {log_path.read_text(errors='replace')[-2000:]}")
-
-
 def main(argv: list[str] | None = None) -> int:
     """``make soak``: run, print the figures, write them as JSON; exit 1 unless exact."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -385,12 +367,11 @@ def main(argv: list[str] | None = None) -> int:
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     for name in ("airflow.task", "airflow_provider_runs"):  # a thousand tasks' info and retry lines
         logging.getLogger(name).setLevel(logging.ERROR)
-    proc, url = start_emulator(Path(args.json).parent / "emulator.log")
+    proc, url = start_emulator_process(["--seed", "7"], Path(args.json).parent / "emulator.log")
     try:
         report = run_soak(url, args.runs)
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop_emulator_process(proc)
     figures = {k: v for k, v in report.__dict__.items() if k != "created_per_task"}
     figures["created_per_task_histogram"] = dict(Counter(report.created_per_task.values()))
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)

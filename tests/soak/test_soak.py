@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from soak.driver import run_soak, start_emulator
+from airflow_provider_runs.testing.emulator.server import start_emulator_process, stop_emulator_process
+from soak.driver import run_soak
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -15,12 +16,11 @@ SOAK_RUNS = int(os.environ.get("SOAK_RUNS", "45"))
 
 @pytest.fixture(scope="module")
 def emulator_url():
-    proc, url = start_emulator()
+    proc, url = start_emulator_process(["--seed", "7"])
     try:
         yield url
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop_emulator_process(proc)
 
 
 def test_reduced_soak_is_exact(emulator_url):

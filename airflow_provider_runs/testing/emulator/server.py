@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import socket
+import subprocess
+import sys
+import tempfile
 import threading
 import time
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -117,3 +125,42 @@ class EmulatorServer:
     def connection_env(self) -> dict[str, str]:
         """``AIRFLOW_CONN_*_DEFAULT`` variables pointing at this emulator."""
         return connection_env_for(self.url, {"inference_sh": self.config.inference_sh_api_keys[0]})
+
+
+def start_emulator_process(
+    args: Sequence[str] = (), log_path: Path | None = None, timeout: float = 60.0
+) -> tuple[subprocess.Popen, str]:
+    """The emulator in a process (and process group) of its own; return it and its base URL.
+
+    Its output goes to ``log_path`` (a temporary file by default): a pipe nobody reads fills up
+    and blocks the emulator once it logs enough (dropped-connection faults log a traceback each).
+    """
+    log_path = log_path or Path(tempfile.mkdtemp(prefix="runs-emulator-")) / "emulator.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "airflow_provider_runs.testing.emulator", "--port", "0", *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        for line in log_path.read_text(errors="replace").splitlines():
+            if "listening on" in line:
+                return proc, line.strip().rsplit(" ", 1)[-1]
+        time.sleep(0.1)
+    stop_emulator_process(proc)
+    raise RuntimeError(f"the emulator did not start: {log_path.read_text(errors='replace')[-2000:]}")
+
+
+def stop_emulator_process(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    """Stop the emulator's process group: SIGTERM, then SIGKILL after ``grace`` seconds."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
