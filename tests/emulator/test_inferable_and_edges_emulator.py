@@ -135,9 +135,13 @@ def test_inferable_approval_flow_and_webhook(inf, server):
         time.sleep(0.05)
     assert inf("GET", f"/runs/{run['id']}").json()["status"] == "done"
     assert inf("GET", f"/jobs/{job['id']}").json()["approved"] is True
-    time.sleep(0.4)
-    received = [r["body"] for r in server.control.webhooks()["received"]]
-    assert {r["status"] for r in received} == {"paused", "done"}
+    # deliveries are asynchronous (and retried with backoff): wait for both, do not sleep a guess
+    statuses: set[str] = set()
+    deadline = time.time() + 15
+    while time.time() < deadline and statuses != {"paused", "done"}:
+        statuses = {r["body"]["status"] for r in server.control.webhooks()["received"]}
+        time.sleep(0.1)
+    assert statuses == {"paused", "done"}, server.control.webhooks()
 
 
 def test_inferable_interactive_reopen_and_non_interactive(inf):

@@ -384,12 +384,18 @@ class InferableEmulator:
             if not isinstance(osc, dict) or not osc.get("webhook"):
                 continue
             statuses = osc.get("statuses") or (["done", "failed"] if "type" not in osc else [])
-            status, since = run.status_at(now)
-            key = f"{status}@{since}"
-            if status in ("done", "paused") and status in statuses and key not in run.notified:
-                run.notified.add(key)
-                body = {"runId": run.id, "status": status, "result": run.result if status == "done" else None}
-                due.append((osc["webhook"], body, run.id))
+            # every transition since the last look, not just the status now: a short pause
+            # between two looks of the delivery loop still gets its notification
+            for since, status in run.timeline():
+                key = f"{status}@{since}"
+                if since > now or key in run.notified:
+                    continue
+                if status in ("done", "failed", "paused") and status in statuses:
+                    run.notified.add(key)
+                    result = run.result if status == "done" else None
+                    due.append(
+                        (osc["webhook"], {"runId": run.id, "status": status, "result": result}, run.id)
+                    )
         return due
 
 
