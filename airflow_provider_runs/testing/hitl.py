@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 
@@ -32,12 +33,16 @@ class HumanInTheLoopResponder:
 
     :param choice: the option to choose, e.g. ``"Approve"`` or ``"Deny"``.
     :param poll_interval: seconds between two looks at the DB.
+    :param settle_seconds: how old a request must be before it is answered (and how long an
+        answered task may stay parked before it is resumed again).
     """
 
     choice: str = "Approve"
     poll_interval: float = 0.3
+    settle_seconds: float = 1.0
     answered: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    resumed_again: int = 0
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
@@ -64,26 +69,37 @@ class HumanInTheLoopResponder:
             time.sleep(self.poll_interval)
 
     def answer_open_requests(self) -> int:
-        """Answer what is open now; return how many requests were answered."""
+        """Answer what is open now; return how many requests were answered.
+
+        A request is answered once it is ``settle_seconds`` old (no human answers within
+        milliseconds, and ``dag.test()`` may still be finishing the park). A task that is still
+        parked a while after its request was answered (its park overwrote the resume) is
+        resumed again with the recorded answer.
+        """
         from airflow.api_fastapi.core_api.datamodels.hitl import UpdateHITLDetailPayload
         from airflow.api_fastapi.core_api.routes.public.hitl import update_hitl_detail
         from airflow.models.hitl import HITLDetail
         from airflow.models.taskinstance import TaskInstance
+        from airflow.models.trigger import handle_event_submit
+        from airflow.triggers.base import TriggerEvent
+        from airflow.utils import timezone
         from airflow.utils.session import create_session
         from sqlalchemy import select
 
         count = 0
+        settled = timezone.utcnow() - timedelta(seconds=self.settle_seconds)
         with create_session(scoped=False) as session:  # fresh per look: no stale task instance state
-            rows = session.execute(
+            parked = (
                 select(HITLDetail, TaskInstance)
                 .join(TaskInstance, TaskInstance.id == HITLDetail.ti_id)
-                .where(HITLDetail.responded_at.is_(None))
                 # answer only parked tasks: a response written before the task parks is not
                 # picked up by dag.test() (the API server's park transition would). On 3.3 that
                 # is awaiting_input only: the request row is written while the resumed task is
-                # still "deferred" in dag.test(), and answering then made the park overwrite
-                # the resume (the run then waited forever).
+                # still "deferred" in dag.test().
                 .where(TaskInstance.state == _parked_state())
+            )
+            rows = session.execute(
+                parked.where(HITLDetail.responded_at.is_(None)).where(HITLDetail.created_at <= settled)
             ).all()
             for detail, ti in rows:
                 update_hitl_detail(
@@ -101,6 +117,14 @@ class HumanInTheLoopResponder:
                     {"task_id": ti.task_id, "subject": detail.subject, "choice": self.choice}
                 )
                 count += 1
+            overwritten = session.execute(
+                parked.where(HITLDetail.responded_at.is_not(None)).where(HITLDetail.responded_at <= settled)
+            ).all()
+            for detail, ti in overwritten:
+                handle_event_submit(
+                    TriggerEvent(detail.as_resume_event_payload()), task_instance=ti, session=session
+                )
+                self.resumed_again += 1
         return count
 
 
