@@ -34,10 +34,20 @@ class FakeStateStore:
 
 
 class FakeTI:
-    """Records XCom pushes like a task instance."""
+    """Records XCom pushes like a task instance; the identity fields feed idempotency keys
+    (``None``: the operator falls back as it does without them)."""
 
-    def __init__(self, try_number: int = 1) -> None:
+    def __init__(
+        self,
+        try_number: int = 1,
+        *,
+        map_index: int = -1,
+        dag_id: str | None = None,
+        run_id: str | None = None,
+        task_id: str | None = None,
+    ) -> None:
         self.try_number = try_number
+        self.map_index, self.dag_id, self.run_id, self.task_id = map_index, dag_id, run_id, task_id
         self.xcoms: dict[str, Any] = {}
 
     def xcom_push(self, key: str, value: Any) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -10,10 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stack import ROOT, AirflowStack, wait_until
+from stack import OUTPUT_DIR, AirflowStack, wait_until
 
-OUTPUT_DIR = Path(os.environ.get("E2E_OUTPUT_DIR", ROOT / ".e2e"))
-"""Logs, the Airflow home and the screenshots of the last run."""
 EXAMPLE_DAG_IDS = (
     "example_inference_sh_session",
     "example_inference_sh_batch",

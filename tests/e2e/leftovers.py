@@ -14,9 +14,10 @@ import signal
 import sys
 from pathlib import Path
 
+from stack import OUTPUT_DIR, PROCESS_GROUPS_FILE
+
 MARKER = b"RUNS_E2E_MARKER="
-GROUPS_FILE = Path(os.environ.get("E2E_OUTPUT_DIR", Path(__file__).resolve().parents[2] / ".e2e"))
-GROUPS_FILE = GROUPS_FILE / "process-groups.txt"
+GROUPS_FILE = OUTPUT_DIR / PROCESS_GROUPS_FILE
 
 
 def recorded_groups() -> set[int]:

@@ -36,6 +36,8 @@ from airflow_provider_runs.testing.emulator import connection_env_for
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_DAGS = ROOT / "example_dags"
 SCENARIO_DAGS = Path(__file__).resolve().parent / "dags"
+OUTPUT_DIR = Path(os.environ.get("E2E_OUTPUT_DIR", ROOT / ".e2e"))
+"""Logs, the Airflow home and the screenshots of the last run."""
 MARKER_VARIABLE = "RUNS_E2E_MARKER"
 PROCESS_GROUPS_FILE = "process-groups.txt"
 """Every process group the stack started, one per line (``tests/e2e/leftovers.py`` reads it)."""
@@ -125,6 +127,8 @@ class AirflowStack:
         self.home.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(parents=True, exist_ok=True)
         self.password = secrets.token_urlsafe(12)
+        self.passwords_file = self.home / "passwords.json"
+        self.passwords_file.write_text(json.dumps({USERNAME: self.password}))
         self.secret_key = secrets.token_hex(16)
         self.jwt_secret = secrets.token_hex(32)
         self.log_ports = (free_port(), free_port())
@@ -151,8 +155,6 @@ class AirflowStack:
                 "kwargs": {"path": str(SCENARIO_DAGS), "refresh_interval": 5},
             },
         ]
-        passwords = self.home / "passwords.json"
-        passwords.write_text(json.dumps({USERNAME: self.password}))
         env = {
             key: value
             for key, value in os.environ.items()
@@ -174,7 +176,7 @@ class AirflowStack:
                 "AIRFLOW__CORE__PARALLELISM": "6",
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USERNAME}:admin",
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.passwords_file),
                 "AIRFLOW__API__HOST": "127.0.0.1",
                 "AIRFLOW__API__PORT": str(self.api_port),
                 "AIRFLOW__API__BASE_URL": self.api_url,
@@ -225,6 +227,13 @@ class AirflowStack:
         """Start ``airflow <command>``."""
         return self.spawn(command, [sys.executable, "-m", "airflow", command])
 
+    def run_setup(self, name: str, argv: list[str], timeout: float, **kwargs: Any) -> None:
+        """Run a set-up command to its end, its output in ``logs/<name>.log``; raise if it fails."""
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kwargs)
+        (self.logs / f"{name}.log").write_text(done.stdout + done.stderr)
+        if done.returncode:
+            raise RuntimeError(f"{name} failed: {done.stderr[-2000:]}")
+
     def as_postgres_user(self, argv: list[str]) -> list[str]:
         """``argv`` run as the ``postgres`` user when we are root (PostgreSQL refuses root)."""
         return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
@@ -235,17 +244,13 @@ class AirflowStack:
         data = self.pg_dir / "data"
         if os.geteuid() == 0:
             shutil.chown(self.pg_dir, "postgres")
-        initdb = subprocess.run(
+        self.run_setup(
+            "initdb",
             self.as_postgres_user(
                 [str(binaries / "initdb"), "-D", str(data), "-U", "airflow", "--auth=trust", "-E", "UTF8"]
             ),
-            capture_output=True,
-            text=True,
             timeout=120,
         )
-        (self.logs / "initdb.log").write_text(initdb.stdout + initdb.stderr)
-        if initdb.returncode:
-            raise RuntimeError(f"initdb failed: {initdb.stderr[-2000:]}")
         settings = {
             "listen_addresses": "127.0.0.1",
             "unix_socket_directories": str(self.pg_dir),
@@ -296,17 +301,13 @@ class AirflowStack:
             ],
         )
         self.emulator_url = wait_until(lambda: _announced_url(emulator), 60, "emulator start-up")
-        migrate = subprocess.run(
+        self.run_setup(
+            "db-migrate",
             [sys.executable, "-m", "airflow", "db", "migrate"],
+            timeout=300,
             env=self.environment(),
             cwd=self.output_dir,
-            capture_output=True,
-            text=True,
-            timeout=300,
         )
-        (self.logs / "db-migrate.log").write_text(migrate.stdout + migrate.stderr)
-        if migrate.returncode:
-            raise RuntimeError(f"airflow db migrate failed: {migrate.stderr[-2000:]}")
         for command in AIRFLOW_PROCESSES:
             self.airflow(command)
         wait_until(self._api_ready, 180, "Airflow API server start-up", interval=1)

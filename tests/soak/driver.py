@@ -44,7 +44,7 @@ from airflow_provider_runs.testing.emulator.server import (  # noqa: E402
     stop_emulator_process,
 )
 
-from support import FakeStateStore  # noqa: E402
+from support import FakeStateStore, FakeTI  # noqa: E402
 
 SERVICES = ("inference_sh", "inferable", "edges")
 MAX_TRIES = 3
@@ -74,22 +74,6 @@ def fault_rules(share: float = 0.20, drops: float = 0.05, latency: float = 2.0) 
 
 
 @dataclass
-class TI:
-    """The task instance fields the operators read (idempotency keys come from these)."""
-
-    try_number: int
-    map_index: int
-    dag_id: str = "soak"
-    run_id: str = "soak__run"
-    task_id: str = "t"
-    xcoms: dict[str, Any] = field(default_factory=dict)
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        json.dumps(value)
-        self.xcoms[key] = value
-
-
-@dataclass
 class SoakTask:
     """One task instance of the soak: its script, its tries and what became of it."""
 
@@ -113,7 +97,9 @@ class SoakTask:
         return f"{self.run_id}-{self.index}"
 
     def context(self) -> dict[str, Any]:
-        ti = TI(self.tries, self.index, run_id=self.run_id, task_id=f"task_{self.index}")
+        ti = FakeTI(
+            self.tries, map_index=self.index, dag_id="soak", run_id=self.run_id, task_id=f"task_{self.index}"
+        )
         return {"ti": ti, "task_state_store": self.store}
 
 
@@ -149,8 +135,13 @@ def build_operator(task: SoakTask, crash: bool) -> Any:
         inputs = [
             {"linkedin_profile_url": f"https://www.linkedin.com/in/soak-{task.index}-{i}"} for i in range(2)
         ]
-        kwargs = {"action": "linkedin-extract-people", "mode": "async", "inputs": inputs, "parameters": {}}
-        kwargs["parameters"] = {"_emulator": scenario}
+        parameters = {"_emulator": scenario}
+        kwargs = {
+            "action": "linkedin-extract-people",
+            "mode": "async",
+            "inputs": inputs,
+            "parameters": parameters,
+        }
     if crash:
         cls = type(f"Crashing{cls.__name__}", (cls,), {"submit": _crashing_submit})
     return cls(**common, **kwargs)
