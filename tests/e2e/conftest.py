@@ -43,16 +43,33 @@ def stack(output_dir: Path) -> Iterator[AirflowStack]:
 APPROVAL_DAG = "example_inferable_approval"
 
 
+HUMAN_SECONDS = 5.0
+"""How long the responder looks at a parked request before answering, as a person would.
+
+Airflow 3.3.2's scheduler fails a task whose resume is queued or running before it has seen the
+executor's exit event of the park ("task state changed externally"); an answer within about a
+second of the park can hit that window, a person's answer cannot.
+"""
+
+
 def answer_approval(stack: AirflowStack, run_id: str, choice: str) -> dict[str, Any]:
-    """Wait for the approval request of ``notify_customer`` and answer it through the REST API."""
+    """Wait for ``notify_customer`` to park on its approval request, then answer it through the REST API."""
     base = f"/dags/{APPROVAL_DAG}/dagRuns/{run_id}"
 
-    def open_request() -> dict[str, Any] | None:
+    def parked_request() -> dict[str, Any] | None:
         stack.check_alive()
         rows = stack.api("GET", f"{base}/hitlDetails")["hitl_details"]
-        return next((row for row in rows if row.get("responded_at") is None), None)
+        return next(
+            (
+                row
+                for row in rows
+                if row.get("responded_at") is None and row["task_instance"]["state"] == "awaiting_input"
+            ),
+            None,
+        )
 
-    request = wait_until(open_request, 300, "the approval request", interval=1)
+    request = wait_until(parked_request, 300, "the approval request", interval=1)
+    time.sleep(HUMAN_SECONDS)
     path = f"{base}/taskInstances/notify_customer/-1/hitlDetails"
     stack.api("PATCH", path, json={"chosen_options": [choice], "params_input": {}})
     return request
