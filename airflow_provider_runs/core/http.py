@@ -177,8 +177,11 @@ class TransportConfig:
         """The (cached) ``aiohttp.ClientTimeout`` for a read timeout."""
         timeout = self._timeouts.get(read_timeout)
         if timeout is None:
+            # sock_connect, not connect: ``connect`` also bounds the wait for a pooled connection,
+            # which thousands of polling triggers legitimately queue for, and it arms a timer on
+            # every request even when a pooled connection is reused.
             timeout = aiohttp.ClientTimeout(
-                total=None, connect=self.connect_timeout, sock_read=read_timeout or self.read_timeout
+                total=None, sock_connect=self.connect_timeout, sock_read=read_timeout or self.read_timeout
             )
             self._timeouts[read_timeout] = timeout
         return timeout
@@ -422,9 +425,10 @@ async def shared_session() -> aiohttp.ClientSession:
     loop = asyncio.get_running_loop()
     session = _SESSIONS.get(loop)
     if session is None or session.closed:
+        # No ``skip_auto_headers``: every request carries its own User-Agent, and that option
+        # sends each request through aiohttp's slow header path (a sorted copy per request).
         session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS, ttl_dns_cache=300),
-            skip_auto_headers=("User-Agent",),
         )
         _SESSIONS[loop] = session
         guard = _close_on_shutdown(session)

@@ -28,6 +28,7 @@ from airflow_provider_runs.core.http import (
 )
 from airflow_provider_runs.core.retry import DEFAULT_RETRY, RetryPolicy
 from airflow_provider_runs.core.states import RunStatus
+from airflow_provider_runs.hooks.connection_cache import read_connection_shared
 
 
 def path_segment(value: Any, what: str = "id") -> str:
@@ -147,12 +148,20 @@ class RunsHook(BaseHook):
         return self._settings
 
     async def asettings(self) -> ServiceSettings:
-        """The connection's settings, read once without blocking the event loop."""
+        """The connection's settings, read once without blocking the event loop.
+
+        The read is shared with the other hooks of the same class and connection on this event
+        loop for a few seconds (:mod:`~airflow_provider_runs.hooks.connection_cache`): thousands of
+        triggers starting together read each connection once.
+        """
         if self._settings is None:
-            conn = await get_async_connection(self.conn_id, hook=self)
-            extras = await get_async_extra_dejson(conn)
+            conn, extras = await read_connection_shared(type(self), self.conn_id, self._aread_connection)
             self._settings = self.settings_from_connection(conn, extras)
         return self._settings
+
+    async def _aread_connection(self) -> tuple[Any, dict[str, Any]]:
+        conn = await get_async_connection(self.conn_id, hook=self)
+        return conn, await get_async_extra_dejson(conn)
 
     def auth_headers(self, api_key: str) -> dict[str, str]:
         """Headers that authenticate a request (service-specific)."""

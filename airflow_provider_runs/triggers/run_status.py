@@ -16,6 +16,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_runs.core.retry import NO_RETRY
+from airflow_provider_runs.core.timers import coalesced_sleep
 from airflow_provider_runs.core.waiting import RunWaiter
 from airflow_provider_runs.hooks.base import RunsHook
 
@@ -131,7 +132,7 @@ class RunStatusTrigger(BaseTrigger):
             if step.event is not None:
                 yield TriggerEvent(step.event)
                 return
-            await asyncio.sleep(step.sleep)
+            await coalesced_sleep(step.sleep)
 
     async def on_kill(self) -> None:
         """Cancel the remote run when a user killed the task and ``cancel_on_kill`` is set.
