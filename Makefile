@@ -73,7 +73,7 @@ demo: venv
 
 # Benchmarks: results in benchmarks/results/*.json and printed tables (not part of make test).
 bench: venv-bench
-	$(VENVB)/bin/python benchmarks/triggerer_scale.py
+	$(VENVB)/bin/python benchmarks/triggerer_scale.py --repeat 3 --duration 25 --spread 5
 	$(VENVB)/bin/python benchmarks/sync_overhead.py
 	$(VENVB)/bin/python benchmarks/edges_batch.py
 

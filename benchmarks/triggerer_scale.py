@@ -3,11 +3,15 @@
 - ``provider``: N ``RunStatusTrigger``s (what the triggerer runs for deferred tasks);
 - ``floor``: a bare asyncio loop doing the same GETs (status each poll, the full task once at the
   end, as the provider does) through one shared aiohttp session;
+- ``floor_coalesced`` (on request: ``--variants``): the floor with the provider's coalesced
+  sleep (:mod:`airflow_provider_runs.core.timers`), to separate that gain from the rest;
 - ``peer``: N ``HttpSensorTrigger``s (apache-airflow-providers-http) polling the same status,
   on an emulator route that answers 404 until the task ended (what that trigger waits for).
 
 Each variant runs in a fresh child process against the emulator (a separate process) with the
-same N, poll interval and task completion times. Reported per variant: client CPU per poll
+same N, poll interval and task completion times; every child first loads Airflow and both
+triggers' modules, as a triggerer process has them (the heap this makes is part of each poll's
+cost: Python's garbage collector walks it). Reported per variant: client CPU per poll
 (process CPU, not wall time), peak RSS and RSS per wait, completion-to-event lag (p50, p99),
 and the emulator's CPU so that it is visibly not the bottleneck.
 
@@ -57,7 +61,7 @@ async def run_provider(ids, url, poll, events):
     await asyncio.gather(*(one(i, t) for i, t in enumerate(ids)))
 
 
-async def run_floor(ids, url, poll, events):
+async def run_floor(ids, url, poll, events, sleep=asyncio.sleep):
     import aiohttp
 
     headers = {"Authorization": f"Bearer {KEY}"}
@@ -74,9 +78,16 @@ async def run_floor(ids, url, poll, events):
                         json.loads(await resp.read())
                     events[task_id] = (time.time(), "SUCCEEDED")
                     return
-                await asyncio.sleep(poll)
+                await sleep(poll)
 
         await asyncio.gather(*(one(i, t) for i, t in enumerate(ids)))
+
+
+async def run_floor_coalesced(ids, url, poll, events):
+    """The floor with the provider's coalesced sleep: what the provider's own layers cost."""
+    from airflow_provider_runs.core.timers import coalesced_sleep
+
+    await run_floor(ids, url, poll, events, sleep=coalesced_sleep)
 
 
 async def run_peer(ids, url, poll, events):
@@ -108,12 +119,19 @@ def child(args) -> None:
     """Create the tasks, then wait for all of them the ``variant`` way; print one JSON line."""
     import requests
 
-    runner = {"provider": run_provider, "floor": run_floor, "peer": run_peer}[args.variant]
-    if args.variant == "provider":  # import the provider before measuring (as a triggerer has)
-        import airflow_provider_runs.triggers.run_status  # noqa: F401
-    if args.variant == "peer":
-        import airflow.providers.http.triggers.http  # noqa: F401
+    runner = {
+        "provider": run_provider,
+        "floor": run_floor,
+        "floor_coalesced": run_floor_coalesced,
+        "peer": run_peer,
+    }[args.variant]
+    # Every variant runs in a process like a triggerer's: Airflow and both triggers' modules are
+    # loaded before measuring. Their heap (~140 MB) makes Python's cyclic GC dearer for every
+    # allocation a poll makes; a floor process without it would leave that cost to the others.
     import aiohttp  # noqa: F401
+    import airflow.providers.http.triggers.http  # noqa: F401
+
+    import airflow_provider_runs.triggers.run_status  # noqa: F401
 
     rng = random.Random(args.n)
     durations = [args.duration + rng.uniform(0, args.spread) for _ in range(args.n)]
@@ -172,6 +190,24 @@ def polls_made(counters: dict, variant: str) -> int:
     return requests.get("GET /tasks/{task_id}/status", 0)
 
 
+def median_runs(rows: list[dict], ns: list[int], variants: list[str]) -> list[dict]:
+    """Per N and variant, the run with the median steady CPU per poll, with the spread of all runs."""
+    chosen = []
+    for n in ns:
+        for variant in variants:
+            runs = sorted(
+                (r for r in rows if r["n"] == n and r["variant"] == variant),
+                key=lambda r: r["steady_cpu_per_poll_us"],
+            )
+            if runs:
+                row = dict(runs[(len(runs) - 1) // 2])
+                row["runs"] = len(runs)
+                row["steady_min_us"] = runs[0]["steady_cpu_per_poll_us"]
+                row["steady_max_us"] = runs[-1]["steady_cpu_per_poll_us"]
+                chosen.append(row)
+    return chosen
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="cmd")
@@ -187,6 +223,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=40.0, help="shortest task duration (s)")
     parser.add_argument("--spread", type=float, default=10.0, help="completion times spread (s)")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS))
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs per N and variant, interleaved; the run with the median steady CPU per poll is reported",
+    )
     args = parser.parse_args()
     if args.cmd == "child":
         child(args)
@@ -208,55 +250,56 @@ def main() -> None:
                 }
             ),
         }
-        for n in args.ns:
-            for variant in args.variants:
-                emulator.control("POST", "/reset")
-                emu_cpu0 = emulator.cpu_seconds()
-                out = subprocess.run(
-                    [
-                        sys.executable,
-                        __file__,
-                        "child",
-                        "--variant",
-                        variant,
-                        "--url",
-                        emulator.url,
-                        "--poll",
-                        str(args.poll),
-                        "--n",
-                        str(n),
-                        "--duration",
-                        str(args.duration),
-                        "--spread",
-                        str(args.spread),
-                    ],
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    timeout=3600,
-                )
-                if out.returncode != 0:
-                    raise RuntimeError(f"{variant} n={n} failed:\n{out.stderr[-3000:]}")
-                result = json.loads(out.stdout.strip().splitlines()[-1])
-                result.update(
-                    variant=variant,
-                    n=n,
-                    poll_s=args.poll,
-                    cpu_per_poll_us=1e6 * result["cpu_s"] / max(1, result["polls"]),
-                    rss_per_wait_kb=(result["peak_rss_kb"] - result["baseline_rss_kb"]) / n,
-                    emulator_cpu_s=emulator.cpu_seconds() - emu_cpu0,
-                )
-                result["emulator_cpu_share"] = result["emulator_cpu_s"] / max(result["wall_s"], 1e-9)
-                rows.append(result)
-                print(
-                    f"{variant:<9} n={n:<6} cpu/poll={result['cpu_per_poll_us']:.0f}us "
-                    f"steady={result['steady_cpu_per_poll_us']:.0f}us "
-                    f"rss/wait={result['rss_per_wait_kb']:.1f}KB lag p99={result['lag_p99_s']:.2f}s "
-                    f"events={result['events']}/{n}",
-                    flush=True,
-                )
+        runs = [(n, variant) for n in args.ns for _ in range(args.repeat) for variant in args.variants]
+        for n, variant in runs:
+            emulator.control("POST", "/reset")
+            emu_cpu0 = emulator.cpu_seconds()
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "child",
+                    "--variant",
+                    variant,
+                    "--url",
+                    emulator.url,
+                    "--poll",
+                    str(args.poll),
+                    "--n",
+                    str(n),
+                    "--duration",
+                    str(args.duration),
+                    "--spread",
+                    str(args.spread),
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=3600,
+            )
+            if out.returncode != 0:
+                raise RuntimeError(f"{variant} n={n} failed:\n{out.stderr[-3000:]}")
+            result = json.loads(out.stdout.strip().splitlines()[-1])
+            result.update(
+                variant=variant,
+                n=n,
+                poll_s=args.poll,
+                cpu_per_poll_us=1e6 * result["cpu_s"] / max(1, result["polls"]),
+                rss_per_wait_kb=(result["peak_rss_kb"] - result["baseline_rss_kb"]) / n,
+                emulator_cpu_s=emulator.cpu_seconds() - emu_cpu0,
+            )
+            result["emulator_cpu_share"] = result["emulator_cpu_s"] / max(result["wall_s"], 1e-9)
+            rows.append(result)
+            print(
+                f"{variant:<9} n={n:<6} cpu/poll={result['cpu_per_poll_us']:.0f}us "
+                f"steady={result['steady_cpu_per_poll_us']:.0f}us "
+                f"rss/wait={result['rss_per_wait_kb']:.1f}KB lag p99={result['lag_p99_s']:.2f}s "
+                f"events={result['events']}/{n}",
+                flush=True,
+            )
     finally:
         emulator.stop()
+    every_run, rows = rows, median_runs(rows, args.ns, args.variants)
     ratios = []
     for n in args.ns:
         by = {r["variant"]: r for r in rows if r["n"] == n}
@@ -267,20 +310,26 @@ def main() -> None:
                 "provider_vs_floor": by["provider"][key] / by["floor"][key],
                 "provider_vs_floor_total": by["provider"]["cpu_per_poll_us"] / by["floor"]["cpu_per_poll_us"],
             }
+            if "floor_coalesced" in by:
+                ratio["provider_vs_floor_coalesced"] = by["provider"][key] / by["floor_coalesced"][key]
             if "peer" in by:
                 ratio["peer_vs_provider"] = by["peer"][key] / by["provider"][key]
                 ratio["peer_vs_provider_total"] = (
                     by["peer"]["cpu_per_poll_us"] / by["provider"]["cpu_per_poll_us"]
                 )
             ratios.append(ratio)
-    path = write_results("triggerer_scale", {"rows": rows, "ratios": ratios, "poll_s": args.poll})
+    path = write_results(
+        "triggerer_scale",
+        {"rows": rows, "ratios": ratios, "poll_s": args.poll, "repeat": args.repeat, "every_run": every_run},
+    )
     print()
-    columns = ["variant", "n", "polls", "cpu_per_poll_us", "steady_cpu_per_poll_us", "peak_rss_kb",
+    columns = ["variant", "n", "runs", "polls", "cpu_per_poll_us", "steady_cpu_per_poll_us", "steady_min_us",
+               "steady_max_us", "peak_rss_kb",
                "rss_per_wait_kb", "lag_p50_s", "lag_p99_s", "events", "emulator_cpu_share"]  # fmt: skip
     print_table(rows, columns)
     print()
-    print_table(ratios, ["n", "provider_vs_floor", "provider_vs_floor_total", "peer_vs_provider",
-                         "peer_vs_provider_total"])  # fmt: skip
+    print_table(ratios, ["n", "provider_vs_floor", "provider_vs_floor_total", "provider_vs_floor_coalesced",
+                         "peer_vs_provider", "peer_vs_provider_total"])  # fmt: skip
     print(f"\nresults: {path}")
 
 

@@ -237,13 +237,16 @@ class TransportConfig:
         text = f"{self.service} API call failed without a response ({reason}: {detail})"
         return cls(self.redact(text), service=self.service, method=method, path=_path_only(path))
 
-    def decode(self, method: str, path: str, status: int, text: str, headers: Mapping[str, str]):
-        """Decode a 2xx body; an empty body is ``None``; malformed JSON is a transient error."""
+    def decode(self, method: str, path: str, status: int, text: str | bytes, headers: Mapping[str, str]):
+        """Decode a 2xx body (text or raw bytes); an empty body is ``None``; malformed JSON is a
+        transient error."""
         if not text.strip():
             return ApiResponse(status, headers, None)
         try:
             body = json.loads(text)
         except ValueError as exc:
+            if isinstance(text, bytes):
+                text = text.decode("utf-8", errors="replace")
             raise MalformedResponseError(
                 self.redact(f"{self.service} API answered HTTP {status} with a body that is not JSON"),
                 service=self.service,
@@ -456,6 +459,17 @@ class AsyncTransport:
 
     def __init__(self, config: TransportConfig) -> None:
         self.config = config
+        self._session: aiohttp.ClientSession | None = None
+        self._session_loop: asyncio.AbstractEventLoop | None = None
+
+    async def _shared_session(self) -> aiohttp.ClientSession:
+        """The loop's shared session, remembered by this transport (polls are hot)."""
+        loop = asyncio.get_running_loop()
+        session = self._session
+        if session is None or session.closed or self._session_loop is not loop:
+            session = self._session = await shared_session()
+            self._session_loop = loop
+        return session
 
     async def request(
         self,
@@ -497,7 +511,7 @@ class AsyncTransport:
 
     async def _once(self, method, path, params, json_body, headers, read_timeout) -> ApiResponse:
         cfg = self.config
-        session = await shared_session()
+        session = await self._shared_session()
         try:
             async with session.request(
                 method,
@@ -514,10 +528,9 @@ class AsyncTransport:
             raise cfg.network_error(method, path, exc, sent=False) from None
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise cfg.network_error(method, path, exc, sent=True) from None
-        text = raw.decode("utf-8", errors="replace")
         if status >= 400:
-            raise cfg.http_error(method, path, status, text, resp_headers)
-        return cfg.decode(method, path, status, text, resp_headers)
+            raise cfg.http_error(method, path, status, raw.decode("utf-8", errors="replace"), resp_headers)
+        return cfg.decode(method, path, status, raw, resp_headers)
 
 
 def encode_params(params: Mapping[str, Any] | list[tuple[str, Any]] | None) -> list[tuple[str, str]] | None:
