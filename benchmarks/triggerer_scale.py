@@ -208,6 +208,27 @@ def median_runs(rows: list[dict], ns: list[int], variants: list[str]) -> list[di
     return chosen
 
 
+def round_ratios(runs: list[dict], n: int) -> dict[str, str]:
+    """The same ratios within each round (the k-th run of each variant), as "min-max" texts."""
+    by_variant: dict[str, list[dict]] = {}
+    for run in runs:
+        if run["n"] == n:
+            by_variant.setdefault(run["variant"], []).append(run)
+    key = "steady_cpu_per_poll_us"
+    pairs = {
+        "rounds_provider_vs_floor": ("provider", "floor"),
+        "rounds_peer_vs_provider": ("peer", "provider"),
+    }
+    spans = {}
+    for name, (top, bottom) in pairs.items():
+        values = [
+            a[key] / b[key] for a, b in zip(by_variant.get(top, []), by_variant.get(bottom, []), strict=False)
+        ]
+        if values:
+            spans[name] = f"{min(values):.2f}-{max(values):.2f}"
+    return spans
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="cmd")
@@ -317,6 +338,7 @@ def main() -> None:
                 ratio["peer_vs_provider_total"] = (
                     by["peer"]["cpu_per_poll_us"] / by["provider"]["cpu_per_poll_us"]
                 )
+            ratio.update(round_ratios(every_run, n))
             ratios.append(ratio)
     path = write_results(
         "triggerer_scale",
@@ -329,7 +351,8 @@ def main() -> None:
     print_table(rows, columns)
     print()
     print_table(ratios, ["n", "provider_vs_floor", "provider_vs_floor_total", "provider_vs_floor_coalesced",
-                         "peer_vs_provider", "peer_vs_provider_total"])  # fmt: skip
+                         "peer_vs_provider", "peer_vs_provider_total", "rounds_provider_vs_floor",
+                         "rounds_peer_vs_provider"])  # fmt: skip
     print(f"\nresults: {path}")
 
 
