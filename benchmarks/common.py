@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,22 +16,16 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 class EmulatorProcess:
     """The emulator in a separate process (so its CPU is not the client's).
 
+    Started and stopped by :func:`~airflow_provider_runs.testing.emulator.server.start_emulator_process`
+    (its output goes to a log file, never to a pipe nobody reads).
+
     :param args: extra command-line arguments for the emulator.
     """
 
     def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "airflow_provider_runs.testing.emulator", "--port", "0", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if "listening on" not in line:
-            raise RuntimeError(f"emulator did not start: {line}")
-        self.url = line.strip().rsplit(" ", 1)[-1]
+        from airflow_provider_runs.testing.emulator.server import start_emulator_process
+
+        self.proc, self.url = start_emulator_process(args)
 
     def cpu_seconds(self) -> float:
         """User + system CPU of the emulator process so far."""
@@ -51,12 +42,10 @@ class EmulatorProcess:
 
     def stop(self) -> None:
         """Stop the emulator's process group."""
+        from airflow_provider_runs.testing.emulator.server import stop_emulator_process
+
         if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+            stop_emulator_process(self.proc)
 
 
 def current_rss_kb() -> int:
