@@ -423,9 +423,16 @@ async def _close_on_shutdown(session: aiohttp.ClientSession) -> AsyncIterator[No
         await session.close()
 
 
+_LAST: tuple[weakref.ref[asyncio.AbstractEventLoop], aiohttp.ClientSession] | None = None
+"""The last loop asked for and its session: every poll asks, nearly always from the same loop."""
+
+
 async def shared_session() -> aiohttp.ClientSession:
     """Return the event loop's shared ``aiohttp.ClientSession``, creating it on first use."""
+    global _LAST
     loop = asyncio.get_running_loop()
+    if _LAST is not None and _LAST[0]() is loop and not _LAST[1].closed:
+        return _LAST[1]
     session = _SESSIONS.get(loop)
     if session is None or session.closed:
         # No ``skip_auto_headers``: every request carries its own User-Agent, and that option
@@ -437,6 +444,7 @@ async def shared_session() -> aiohttp.ClientSession:
         guard = _close_on_shutdown(session)
         await guard.__anext__()
         _GUARDS[loop] = guard
+    _LAST = (weakref.ref(loop), session)
     return session
 
 
@@ -459,17 +467,6 @@ class AsyncTransport:
 
     def __init__(self, config: TransportConfig) -> None:
         self.config = config
-        self._session: aiohttp.ClientSession | None = None
-        self._session_loop: asyncio.AbstractEventLoop | None = None
-
-    async def _shared_session(self) -> aiohttp.ClientSession:
-        """The loop's shared session, remembered by this transport (polls are hot)."""
-        loop = asyncio.get_running_loop()
-        session = self._session
-        if session is None or session.closed or self._session_loop is not loop:
-            session = self._session = await shared_session()
-            self._session_loop = loop
-        return session
 
     async def request(
         self,
@@ -511,7 +508,7 @@ class AsyncTransport:
 
     async def _once(self, method, path, params, json_body, headers, read_timeout) -> ApiResponse:
         cfg = self.config
-        session = await self._shared_session()
+        session = await shared_session()
         try:
             async with session.request(
                 method,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +37,7 @@ _CACHES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[type, s
 
 
 async def read_connection_shared(
-    hook_class: type, conn_id: str, read: Callable[[], Awaitable[ConnectionRead]]
+    hook_class: type, conn_id: str, read: Callable[[], Coroutine[Any, Any, ConnectionRead]]
 ) -> ConnectionRead:
     """Return ``await read()`` for ``(hook_class, conn_id)``, shared with this loop's other callers.
 
@@ -50,23 +50,14 @@ async def read_connection_shared(
     key = (hook_class, conn_id)
     entry = cache.get(key)
     if entry is None or entry.expires_at <= loop.time():
-        entry = _Entry(loop.create_task(_call(read)), loop.time() + CACHE_SECONDS)
+        entry = _Entry(loop.create_task(read()), loop.time() + CACHE_SECONDS)
         cache[key] = entry
         entry.read.add_done_callback(lambda task, key=key, entry=entry: _forget_failure(cache, key, entry))
     # shield: a cancelled caller (its trigger was stopped) does not cancel the others' read
     return await asyncio.shield(entry.read)
 
 
-async def _call(read: Callable[[], Awaitable[ConnectionRead]]) -> ConnectionRead:
-    return await read()
-
-
 def _forget_failure(cache: dict[tuple[type, str], _Entry], key: tuple[type, str], entry: _Entry) -> None:
     task = entry.read
     if (task.cancelled() or task.exception() is not None) and cache.get(key) is entry:
         del cache[key]
-
-
-def clear_connection_cache() -> None:
-    """Forget every shared connection read (tests, or after changing a connection)."""
-    _CACHES.clear()
