@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 
@@ -82,12 +82,11 @@ class HumanInTheLoopResponder:
         from airflow.models.taskinstance import TaskInstance
         from airflow.models.trigger import handle_event_submit
         from airflow.triggers.base import TriggerEvent
-        from airflow.utils import timezone
         from airflow.utils.session import create_session
         from sqlalchemy import select
 
         count = 0
-        settled = timezone.utcnow() - timedelta(seconds=self.settle_seconds)
+        settled = datetime.now(timezone.utc) - timedelta(seconds=self.settle_seconds)
         with create_session(scoped=False) as session:  # fresh per look: no stale task instance state
             parked = (
                 select(HITLDetail, TaskInstance)
