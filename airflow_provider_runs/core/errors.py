@@ -141,6 +141,35 @@ class MalformedResponseError(TransientError):
     """The service answered 2xx with a body that is not the JSON it promised."""
 
 
+class RedirectError(TransientError):
+    """The service answered with a redirect (3xx). Redirects are never followed: the API key
+    would go along to wherever the ``Location`` points. Retried like any transient answer (a
+    load balancer's 307 during a deploy); one that persists fails with the ``Location`` named
+    (a base URL that moved is fixed in the connection)."""
+
+
+class UntrustedUrlError(RunsApiError):
+    """A URL handed back by the service (a next-page link) is not on the configured base URL's
+    origin (scheme, host, port); nothing was sent to it."""
+
+
+class ResponseTooLargeError(TransientError):
+    """The response body is larger than the transport's ``max_response_bytes`` (read no further).
+    Retried like a malformed answer (a proxy's error page); one that persists fails naming the
+    cap and the setting."""
+
+
+NON_RETRYABLE_BAD_REQUEST = frozenset({400, 413, 422})
+"""Bad-request status codes that a retry of the same call cannot fix."""
+
+
+def retry_cannot_fix(exc: BaseException) -> bool:
+    """Whether a service error fails the same way on every retry: 401/403, and a 400/413/422."""
+    if isinstance(exc, AuthError):
+        return True
+    return isinstance(exc, BadRequestError) and exc.status_code in NON_RETRYABLE_BAD_REQUEST
+
+
 def error_class_for_status(status_code: int) -> type[RunsApiError]:
     """Pick the error class for an HTTP status code."""
     if status_code == 429:

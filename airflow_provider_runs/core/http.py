@@ -1,6 +1,13 @@
 """HTTP transport shared by every hook: one sync and one async flavour with the same rules.
 
-- Connect and read timeouts are always set.
+- Connect and read timeouts are always set, and every request has a total deadline
+  (``total_timeout``, cut to the deadline of :func:`request_deadline` when one is set).
+- Redirects are never followed (Edges' ``X-API-Key`` would go along: the HTTP libraries strip
+  only ``Authorization``); a 3xx is a :class:`RedirectError`. An absolute URL handed back by the
+  service (a next-page link) is followed only on the base URL's origin.
+- No cookie is ever stored or sent (the async session is shared by every connection).
+- Bodies are read in chunks and capped (``max_response_bytes``); small streamed request bodies
+  are sent with a ``Content-Length``, only big ones chunked.
 - Idempotent requests are retried on 429, 5xx, timeouts and resets with exponential backoff,
   full jitter and ``Retry-After`` (tenacity). Non-idempotent writes are retried only when the
   request provably never reached the service (connection refused) or was refused with 429;
@@ -17,24 +24,35 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
+import http.cookiejar
+import itertools
 import json
 import logging
+import re
+import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import requests
 import tenacity
+import urllib3
 
 from airflow_provider_runs.core.errors import (
     AmbiguousWriteError,
     MalformedResponseError,
     NotSentError,
     RateLimitedError,
+    RedirectError,
+    ResponseTooLargeError,
     RunsApiError,
     TransientError,
+    UntrustedUrlError,
     error_class_for_status,
 )
 from airflow_provider_runs.core.redaction import Redactor
@@ -42,9 +60,60 @@ from airflow_provider_runs.core.retry import DEFAULT_RETRY, RetryPolicy, parse_r
 
 log = logging.getLogger(__name__)
 
+DEFAULT_MAX_RETRY_AFTER = 600.0
+"""Default of :attr:`TransportConfig.max_retry_after` (the wait between polls is cut there too)."""
 USER_AGENT = "airflow-provider-runs/0.1"
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 60.0
+DEFAULT_TOTAL_TIMEOUT = 300.0
+"""Seconds one request attempt may take from connecting to the last body byte. Above the
+longest read timeout a call asks for (Edges' async launch: 300 s); a request asking for a longer
+read timeout gets at least that."""
+DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+"""The largest body buffered (10 MiB): a page of 100 outputs is far below; more is an error."""
+MAX_BUFFERED_BODY = 8 * 1024 * 1024
+"""A :class:`StreamedJson` body up to this size (8 MiB, ~80,000 small inputs) is built in memory
+and sent with a ``Content-Length`` (proxies may refuse chunked uploads with 411); a bigger one is
+streamed chunked, so memory stays bounded."""
+READ_CHUNK = 64 * 1024
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_NO_COOKIES = http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
+"""A cookie policy that accepts and returns no cookie: no state crosses requests or keys."""
+
+_DEADLINE: contextvars.ContextVar[tuple[float, bool] | None] = contextvars.ContextVar(
+    "runs_request_deadline", default=None
+)
+"""``(absolute UNIX deadline, enforced by the caller)`` for requests sent in this context."""
+
+
+@contextlib.contextmanager
+def request_deadline(deadline: float | None, *, enforced: bool = False) -> Iterator[None]:
+    """Requests sent inside the block (sync or async) end by ``deadline`` (UNIX time).
+
+    A request that would start after it is not sent (:class:`NotSentError`); one in flight is cut
+    at it (:class:`TransientError`). Nested blocks keep the earlier deadline. ``None`` adds no bound.
+
+    :param enforced: the caller itself cancels the work at the deadline (``asyncio.timeout``), so
+        the async transport need not arm its own total timer when the deadline is the nearer bound.
+    """
+    if deadline is None:
+        yield
+        return
+    outer = _DEADLINE.get()
+    bound = (float(deadline), enforced) if outer is None or deadline < outer[0] else outer
+    token = _DEADLINE.set(bound)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def call_with_deadline(deadline: float | None, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` with every request it sends bounded by ``deadline`` (UNIX time)."""
+    with request_deadline(deadline):
+        return fn(*args, **kwargs)
+
 
 ErrorParser = Callable[[int, Any, str], tuple["str | None", "str | None"]]
 """``(status_code, parsed_json_or_None, raw_text) -> (remote_message, code)``."""
@@ -75,11 +144,30 @@ class StreamedJson:
         return f"StreamedJson({self.description})"
 
 
+def _small_or_stream(body: StreamedJson) -> bytes | Iterator[bytes]:
+    """The whole body as bytes when it is at most :data:`MAX_BUFFERED_BODY` (sent with a
+    ``Content-Length``), else an iterator over all its chunks (sent chunked)."""
+    chunks = body.chunks()
+    head: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        head.append(chunk)
+        size += len(chunk)
+        if size > MAX_BUFFERED_BODY:
+            return itertools.chain(head, chunks)
+    return b"".join(head)
+
+
+async def _aiter(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+
+
 def _sync_body(json_body: Any) -> Any:
     if json_body is None:
         return None
     if isinstance(json_body, StreamedJson):
-        return json_body.chunks()
+        return _small_or_stream(json_body)
     return json.dumps(json_body)
 
 
@@ -87,7 +175,8 @@ def _async_body(json_body: Any) -> Any:
     if json_body is None:
         return None
     if isinstance(json_body, StreamedJson):
-        return json_body.achunks()
+        body = _small_or_stream(json_body)
+        return body if isinstance(body, bytes) else _aiter(body)
     return json.dumps(json_body)
 
 
@@ -156,6 +245,10 @@ class TransportConfig:
     :param read_timeout: seconds to wait for response data.
     :param retry: the retry policy for idempotent requests.
     :param error_parser: extracts the remote message and code from an error body.
+    :param total_timeout: seconds one attempt may take in all (connect, send, headers, body).
+    :param max_response_bytes: the largest response body read into memory.
+    :param max_retry_after: the longest ``Retry-After`` taken from the service, in seconds: a
+        longer one (up to decades, or an HTTP date in 2100) is cut to this before anything waits.
     """
 
     service: str
@@ -166,32 +259,77 @@ class TransportConfig:
     read_timeout: float = DEFAULT_READ_TIMEOUT
     retry: RetryPolicy = DEFAULT_RETRY
     error_parser: ErrorParser = default_error_parser
+    total_timeout: float = DEFAULT_TOTAL_TIMEOUT
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_retry_after: float = DEFAULT_MAX_RETRY_AFTER
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
         self.redact = Redactor(self.secrets)
         self._plain_headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **self.auth_headers}
-        self._timeouts: dict[float | None, Any] = {}
+        self._timeouts: dict[tuple[float | None, bool], Any] = {}
+        self._origin = _origin(self.base_url)
 
-    def aiohttp_timeout(self, read_timeout: float | None) -> Any:
-        """The (cached) ``aiohttp.ClientTimeout`` for a read timeout."""
-        timeout = self._timeouts.get(read_timeout)
+    def aiohttp_timeout(self, read_timeout: float | None, total: float | None = None) -> Any:
+        """The ``aiohttp.ClientTimeout`` for a read timeout and a total bound (``None``: the
+        caller bounds the request itself); cached for the transport's own total."""
+        default_total = max(self.total_timeout, read_timeout or 0.0)
+        if total is not None and total != default_total:  # cut to a deadline: not cached
+            return aiohttp.ClientTimeout(
+                total=total, sock_connect=self.connect_timeout, sock_read=read_timeout or self.read_timeout
+            )
+        key = (read_timeout, total is None)
+        timeout = self._timeouts.get(key)
         if timeout is None:
             # sock_connect, not connect: ``connect`` also bounds the wait for a pooled connection,
             # which thousands of polling triggers legitimately queue for, and it arms a timer on
             # every request even when a pooled connection is reused.
             timeout = aiohttp.ClientTimeout(
-                total=None, sock_connect=self.connect_timeout, sock_read=read_timeout or self.read_timeout
+                total=total, sock_connect=self.connect_timeout, sock_read=read_timeout or self.read_timeout
             )
-            self._timeouts[read_timeout] = timeout
+            self._timeouts[key] = timeout
         return timeout
+
+    def budget(self, method: str, path: str, read_timeout: float | None) -> tuple[float, bool]:
+        """Seconds this attempt may take, and whether the caller enforces that bound itself.
+
+        The transport's ``total_timeout`` (at least the asked read timeout), cut to the
+        :func:`request_deadline` in force; past that deadline nothing is sent.
+        """
+        total = max(self.total_timeout, read_timeout or 0.0)
+        bound = _DEADLINE.get()
+        if bound is None:
+            return total, False
+        remaining = bound[0] - time.time()
+        if remaining <= 0:
+            raise NotSentError(
+                f"{self.service} API call not sent: the wait's deadline has passed",
+                service=self.service,
+                method=method,
+                path=_path_only(path),
+            )
+        if remaining < total:
+            return remaining, bound[1]
+        return total, False
 
     def __repr__(self) -> str:  # never show headers
         return f"TransportConfig(service={self.service!r}, base_url={self.base_url!r})"
 
     def url(self, path: str) -> str:
-        """Join ``path`` (or return it unchanged when it is already absolute) to the base URL."""
-        if path.startswith(("http://", "https://")):
+        """Join ``path`` to the base URL; an absolute URL (a next-page link the service handed
+        back) is returned unchanged only when it is on the base URL's origin (scheme, host, port):
+        anywhere else the key would go along, so :class:`UntrustedUrlError` is raised instead."""
+        if "://" in path and _ABSOLUTE.match(path):
+            origin = _origin(path)
+            if origin is None or origin != self._origin or urlsplit(path).username is not None:
+                raise UntrustedUrlError(
+                    self.redact(
+                        f"{self.service} API handed back a URL outside the connection's origin "
+                        f"({_safe_url(path)}; expected {_safe_url(self.base_url)}): not followed, "
+                        "the API key would go along"
+                    ),
+                    service=self.service,
+                )
             return path
         return f"{self.base_url}/{path.lstrip('/')}"
 
@@ -210,7 +348,12 @@ class TransportConfig:
         return headers
 
     def http_error(self, method: str, path: str, status: int, text: str, headers: Mapping[str, str]):
-        """Build the error for a non-2xx response."""
+        """Build the error for a non-2xx response.
+
+        The body is redacted before any parser cuts an excerpt from it: cutting first could
+        leave the start of a key that straddles the cut.
+        """
+        text = self.redact(text)
         try:
             body = json.loads(text) if text else None
         except ValueError:
@@ -218,6 +361,8 @@ class TransportConfig:
         remote_message, code = self.error_parser(status, body, text)
         cls = error_class_for_status(status)
         retry_after = parse_retry_after(headers.get("Retry-After"))
+        if retry_after is not None:
+            retry_after = min(retry_after, self.max_retry_after)
         return cls(
             self.redact(f"{self.service} API call failed with HTTP {status}"),
             service=self.service,
@@ -253,9 +398,73 @@ class TransportConfig:
                 method=method,
                 path=_path_only(path),
                 status_code=status,
-                remote_message=self.redact(text[:200]),
+                remote_message=self.redact.excerpt(text, 200),
             ) from exc
         return ApiResponse(status, headers, body)
+
+    def redirect_error(self, method: str, path: str, status: int, location: str | None) -> RunsApiError:
+        """Build the error for a 3xx answer (never followed)."""
+        where = _safe_url(location) if location else "no Location"
+        return RedirectError(
+            self.redact(
+                f"{self.service} API answered HTTP {status} redirecting to {where}; redirects are not "
+                "followed (the API key would go along): point the connection at the final URL"
+            ),
+            service=self.service,
+            method=method,
+            path=_path_only(path),
+            status_code=status,
+        )
+
+    def too_large_error(self, method: str, path: str, status: int) -> RunsApiError:
+        """Build the error for a body larger than ``max_response_bytes``."""
+        return ResponseTooLargeError(
+            self.redact(
+                f"{self.service} API answered HTTP {status} with a body larger than "
+                f"{self.max_response_bytes} bytes (max_response_bytes: raise it with the hook's "
+                "max_response_bytes argument or the connection extra 'max_response_bytes')"
+            ),
+            service=self.service,
+            method=method,
+            path=_path_only(path),
+            status_code=status,
+        )
+
+    def deadline_error(self, method: str, path: str, budget: float) -> RunsApiError:
+        """Build the error for an attempt cut at its total deadline."""
+        return TransientError(
+            f"{self.service} API call did not complete within {budget:.1f}s "
+            "(total_timeout, or the wait's deadline)",
+            service=self.service,
+            method=method,
+            path=_path_only(path),
+        )
+
+
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    """``(scheme, host, port)`` of an http(s) URL, default ports filled in; ``None`` otherwise."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower().rstrip("."), port or _DEFAULT_PORTS[scheme]
+
+
+def _safe_url(url: str) -> str:
+    """A URL to quote in an error: no user info, no query string or fragment (either may hold a
+    token); the caller still redacts."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<unparseable URL>"
+    text = f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else parts.path
+    return text + ("?..." if parts.query else "")
 
 
 def _path_only(path: str) -> str:
@@ -264,8 +473,16 @@ def _path_only(path: str) -> str:
     return path.split("?", 1)[0]
 
 
+def _deadline_remaining() -> float | None:
+    bound = _DEADLINE.get()
+    return None if bound is None else bound[0] - time.time()
+
+
 def _should_retry(exc: BaseException, idempotent: bool, policy: RetryPolicy) -> bool:
     if not isinstance(exc, RunsApiError) or not exc.retryable:
+        return False
+    remaining = _deadline_remaining()
+    if remaining is not None and remaining <= 0:
         return False
     if exc.retry_after is not None and exc.retry_after > policy.max_retry_after:
         return False
@@ -277,7 +494,9 @@ def _should_retry(exc: BaseException, idempotent: bool, policy: RetryPolicy) -> 
 def _retrying_kwargs(policy: RetryPolicy, idempotent: bool, describe: str) -> dict[str, Any]:
     def wait(state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        return policy.backoff(state.attempt_number, getattr(exc, "retry_after", None))
+        seconds = policy.backoff(state.attempt_number, getattr(exc, "retry_after", None))
+        remaining = _deadline_remaining()
+        return seconds if remaining is None else max(0.0, min(seconds, remaining))
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
@@ -325,6 +544,7 @@ class SyncTransport:
     def __init__(self, config: TransportConfig) -> None:
         self.config = config
         self.session = requests.Session()
+        self.session.cookies.set_policy(_NO_COOKIES)  # never store nor send a cookie
 
     def request(
         self,
@@ -356,25 +576,47 @@ class SyncTransport:
 
     def _once(self, method, path, params, json_body, headers, read_timeout) -> ApiResponse:
         cfg = self.config
+        url = cfg.url(path)  # an off-origin URL raises here, before anything is sent
+        budget, _ = cfg.budget(method, path, read_timeout)
+        end = time.monotonic() + budget
+        read_t = min(read_timeout or cfg.read_timeout, budget)
         try:
             resp = self.session.request(
                 method,
-                cfg.url(path),
+                url,
                 params=encode_params(params),
                 data=_sync_body(json_body),
                 headers=cfg.headers(headers, json_body is not None),
-                timeout=(cfg.connect_timeout, read_timeout or cfg.read_timeout),
+                timeout=(min(cfg.connect_timeout, budget), read_t),
+                allow_redirects=False,
+                stream=True,
             )
-            text = resp.text
         except requests.exceptions.ConnectionError as exc:
             not_sent = isinstance(exc, requests.exceptions.ConnectTimeout) or _is_connect_failure(exc)
             raise cfg.network_error(method, path, exc, sent=not not_sent) from None
         except requests.exceptions.RequestException as exc:
             sent = not isinstance(exc, requests.exceptions.ConnectTimeout)
             raise cfg.network_error(method, path, exc, sent=sent) from None
-        if resp.status_code >= 400:
-            raise cfg.http_error(method, path, resp.status_code, text, resp.headers)
-        return cfg.decode(method, path, resp.status_code, text, resp.headers)
+        status = resp.status_code
+        done = False
+        try:
+            if 300 <= status < 400:
+                raise cfg.redirect_error(method, path, status, resp.headers.get("Location"))
+            try:
+                raw = _read_sync(resp, cfg, method, path, end, budget, read_t, truncate=status >= 400)
+            except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, OSError) as exc:
+                if time.monotonic() >= end:  # the read was cut by the tightened socket timeout
+                    raise cfg.deadline_error(method, path, budget) from None
+                raise cfg.network_error(method, path, exc, sent=True) from None
+            done = True
+        finally:
+            if done:
+                resp.raw.release_conn()  # read to the end: the connection goes back to the pool
+            else:
+                resp.close()  # a body left unread: drop the connection
+        if status >= 400:
+            raise cfg.http_error(method, path, status, raw.decode("utf-8", errors="replace"), resp.headers)
+        return cfg.decode(method, path, status, raw, resp.headers)
 
     def send(self, req: ApiRequest) -> ApiResponse:
         """Send an :class:`ApiRequest`."""
@@ -391,6 +633,49 @@ class SyncTransport:
     def close(self) -> None:
         """Close the underlying session."""
         self.session.close()
+
+
+def _read_sync(
+    resp: requests.Response,
+    cfg: TransportConfig,
+    method: str,
+    path: str,
+    end: float,
+    budget: float,
+    read_timeout: float,
+    *,
+    truncate: bool,
+) -> bytes:
+    """Read a streamed body in chunks, at most ``cfg.max_response_bytes`` (beyond: an error, or
+    with ``truncate`` the first bytes) and no later than ``end`` (monotonic): requests has no
+    total timeout, so the deadline is checked between reads and each read waits no longer than
+    what is left."""
+    cap = cfg.max_response_bytes
+    length = resp.headers.get("Content-Length", "")
+    if not truncate and length.isdigit() and int(length) > cap:
+        raise cfg.too_large_error(method, path, resp.status_code)
+    raw = resp.raw
+    read1 = getattr(raw, "read1", None)  # urllib3 2: returns what one socket read brought
+    sock = getattr(getattr(raw, "_connection", None), "sock", None)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        remaining = end - time.monotonic()
+        if remaining <= 0:
+            raise cfg.deadline_error(method, path, budget)
+        if sock is not None and remaining < read_timeout:
+            with contextlib.suppress(OSError):
+                sock.settimeout(remaining)
+        chunk = read1(READ_CHUNK, decode_content=True) if read1 else raw.read(READ_CHUNK, decode_content=True)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > cap:
+            if truncate:
+                chunks.append(chunk[: len(chunk) - (size - cap)])
+                return b"".join(chunks)
+            raise cfg.too_large_error(method, path, resp.status_code)
+        chunks.append(chunk)
 
 
 def _is_connect_failure(exc: requests.exceptions.ConnectionError) -> bool:
@@ -439,6 +724,7 @@ async def shared_session() -> aiohttp.ClientSession:
         # sends each request through aiohttp's slow header path (a sorted copy per request).
         session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS, ttl_dns_cache=300),
+            cookie_jar=aiohttp.DummyCookieJar(),  # shared by every connection: no cookie crosses keys
         )
         _SESSIONS[loop] = session
         guard = _close_on_shutdown(session)
@@ -508,26 +794,62 @@ class AsyncTransport:
 
     async def _once(self, method, path, params, json_body, headers, read_timeout) -> ApiResponse:
         cfg = self.config
+        url = cfg.url(path)  # an off-origin URL raises here, before anything is sent
+        budget, enforced = cfg.budget(method, path, read_timeout)
         session = await shared_session()
         try:
             async with session.request(
                 method,
-                cfg.url(path),
+                url,
                 params=None if params is None else encode_params(params),
                 data=None if json_body is None else _async_body(json_body),
                 headers=cfg.headers(headers, json_body is not None),
-                timeout=cfg.aiohttp_timeout(read_timeout),
+                # the total deadline; no timer of ours when the caller cancels at it already
+                timeout=cfg.aiohttp_timeout(read_timeout, None if enforced else budget),
+                allow_redirects=False,
             ) as resp:
-                raw = await resp.read()
                 status = resp.status
                 resp_headers = resp.headers
+                if 300 <= status < 400:
+                    raise cfg.redirect_error(method, path, status, resp_headers.get("Location"))
+                raw = await _read_async(resp, cfg, method, path, truncate=status >= 400)
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             raise cfg.network_error(method, path, exc, sent=False) from None
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except aiohttp.ServerTimeoutError as exc:
+            raise cfg.network_error(method, path, exc, sent=True) from None
+        except asyncio.TimeoutError:
+            raise cfg.deadline_error(method, path, budget) from None
+        except aiohttp.ClientError as exc:
             raise cfg.network_error(method, path, exc, sent=True) from None
         if status >= 400:
             raise cfg.http_error(method, path, status, raw.decode("utf-8", errors="replace"), resp_headers)
         return cfg.decode(method, path, status, raw, resp_headers)
+
+
+async def _read_async(
+    resp: aiohttp.ClientResponse, cfg: TransportConfig, method: str, path: str, *, truncate: bool
+) -> bytes:
+    """Read a body, at most ``cfg.max_response_bytes`` (beyond: an error, or with ``truncate``
+    the first bytes). A plain body whose ``Content-Length`` is within the cap is read in one go
+    (the common poll); anything else chunk by chunk."""
+    cap = cfg.max_response_bytes
+    length = resp.content_length
+    if length is not None and "Content-Encoding" not in resp.headers:
+        if length <= cap:
+            return await resp.read()
+        if not truncate:
+            raise cfg.too_large_error(method, path, resp.status)
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await resp.content.readany():
+        size += len(chunk)
+        if size > cap:
+            if truncate:
+                chunks.append(chunk[: len(chunk) - (size - cap)])
+                break
+            raise cfg.too_large_error(method, path, resp.status)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def encode_params(params: Mapping[str, Any] | list[tuple[str, Any]] | None) -> list[tuple[str, str]] | None:

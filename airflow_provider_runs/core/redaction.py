@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 REDACTED = "***"
 
@@ -25,6 +26,29 @@ class Redactor:
             if secret in text:
                 text = text.replace(secret, REDACTED)
         return text
+
+    def excerpt(self, text: str, limit: int) -> str:
+        """The first ``limit`` characters of ``text``, redacted *before* the cut.
+
+        Cutting first would keep the start of a key that straddles the cut (and redacting only a
+        prefix is not enough either: each replacement shortens the text and pulls later
+        characters, maybe a cut key, into the excerpt), so the whole text is redacted.
+        """
+        return self(text)[:limit] if text else text
+
+    def json(self, value: Any) -> Any:
+        """A copy of a JSON-like value (dicts, lists, strings) with every secret replaced in its
+        strings and keys: a service that echoes its input (a key rendered into it) must not put
+        the key into XCom. Values without a secret come back as they are."""
+        if not self._secrets:
+            return value
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, Mapping):
+            return {self(k) if isinstance(k, str) else k: self.json(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.json(v) for v in value]
+        return value
 
     def __repr__(self) -> str:
         return f"Redactor({len(self._secrets)} secrets)"

@@ -25,14 +25,27 @@ TICK_FRACTION = 8
 """Short sleeps get a tick of ``seconds / TICK_FRACTION`` so that they stay about as asked."""
 MAX_PER_TICK = 50
 """The most waiters one tick wakes (half the shared session's connection pool)."""
+MAX_SLEEP = 86400.0
+"""The longest sleep in seconds: a longer (or infinite) one is cut to this; NaN and negatives are 0."""
 
 _TICKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, int]] = weakref.WeakKeyDictionary()
 """Per event loop: how many waiters each pending tick will wake."""
 
 
+def sane_seconds(seconds: float) -> float:
+    """Any float as a sleep duration: within ``[0, MAX_SLEEP]``, NaN and negatives as 0."""
+    try:
+        seconds = float(seconds)
+    except (TypeError, ValueError):
+        return 0.0
+    if not seconds > 0:  # also NaN
+        return 0.0
+    return min(seconds, MAX_SLEEP)
+
+
 def coalesced_wake_time(now: float, seconds: float) -> float:
     """The loop time to wake at: ``now + seconds`` rounded up to the tick for ``seconds``."""
-    seconds = max(0.0, seconds)
+    seconds = sane_seconds(seconds)
     tick = min(MAX_TICK, seconds / TICK_FRACTION)
     if tick <= 0:
         return now + seconds
@@ -40,7 +53,11 @@ def coalesced_wake_time(now: float, seconds: float) -> float:
 
 
 async def coalesced_sleep(seconds: float) -> None:
-    """Sleep at least ``seconds``, waking on a tick shared with this event loop's other waiters."""
+    """Sleep at least ``seconds``, waking on a tick shared with this event loop's other waiters.
+
+    Any float is accepted (see :func:`sane_seconds`): ``inf`` sleeps :data:`MAX_SLEEP`, NaN not at all.
+    """
+    seconds = sane_seconds(seconds)
     loop = asyncio.get_running_loop()
     now = loop.time()
     wake = coalesced_wake_time(now, seconds)
@@ -49,7 +66,7 @@ async def coalesced_sleep(seconds: float) -> None:
     if on_tick:
         ticks[wake] = ticks.get(wake, 0) + 1
     else:
-        wake = now + max(0.0, seconds)  # the tick is full: wake at this waiter's own time
+        wake = now + seconds  # the tick is full: wake at this waiter's own time
     woken = loop.create_future()
     handle = loop.call_at(wake, _wake, woken)
     try:

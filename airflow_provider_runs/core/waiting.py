@@ -13,9 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_runs.core.errors import RunsApiError
+from airflow_provider_runs.core.errors import RunsApiError, retry_cannot_fix
 from airflow_provider_runs.core.retry import RetryPolicy
 from airflow_provider_runs.core.states import RunState, RunStatus
+from airflow_provider_runs.core.timers import sane_seconds
 
 EVENT_STATUS = "status"
 """The run reached a terminal state (or one of ``stop_on_states``)."""
@@ -25,6 +26,9 @@ EVENT_ERROR = "error"
 """Polling failed for good: a non-retryable error or too many consecutive failures."""
 
 MIN_SLEEP = 0.01
+MAX_RETRY_AFTER_WAIT = 600.0
+"""The longest a server's ``Retry-After`` holds a wait between two polls (seconds; longer demands,
+up to decades, are cut to this, and every sleep is also cut to the deadline)."""
 
 
 def stop_names(stop_on_states: Iterable[RunState | str]) -> frozenset[str]:
@@ -81,18 +85,24 @@ class RunWaiter:
         self.last: RunStatus | None = None
         self._warned_unknown = False
         self._backoff = RetryPolicy(
-            initial_backoff=self.poll_interval, max_backoff=max(60.0, self.poll_interval)
+            initial_backoff=self.poll_interval,
+            max_backoff=max(60.0, self.poll_interval),
+            max_retry_after=max(MAX_RETRY_AFTER_WAIT, self.poll_interval),
         )
 
-    def event(self, kind: str, message: str) -> dict[str, Any]:
-        """Build the final event payload (primitives only)."""
-        return {
+    def event(self, kind: str, message: str, *, retryable: bool | None = None) -> dict[str, Any]:
+        """Build the final event payload (primitives only); ``retryable=False`` marks an error
+        that a retry of the task cannot fix (401/403, a rejected request)."""
+        payload = {
             "event": kind,
             "run_id": self.run_id,
             "status": self.last.to_dict() if self.last else None,
             "message": message,
             "run_url": self.run_url,
         }
+        if retryable is not None:
+            payload["retryable"] = retryable
+        return payload
 
     def remaining(self) -> float | None:
         """Seconds until the deadline (``None`` without one)."""
@@ -131,7 +141,8 @@ class RunWaiter:
             detail = f"{type(exc).__name__}: {exc}"
             return Step(event=self.event(EVENT_ERROR, f"Polling run {self.run_id} failed: {detail}"))
         if not exc.retryable:
-            return Step(event=self.event(EVENT_ERROR, f"Polling run {self.run_id} failed: {exc}"))
+            message = f"Polling run {self.run_id} failed: {exc}"
+            return Step(event=self.event(EVENT_ERROR, message, retryable=not retry_cannot_fix(exc)))
         self.failures += 1
         if self.failures >= self.max_consecutive_failures:
             message = f"Polling run {self.run_id} failed {self.failures} times in a row; last error: {exc}"
@@ -147,10 +158,11 @@ class RunWaiter:
         return Step(sleep=self._clip(delay))
 
     def _clip(self, seconds: float) -> float:
+        seconds = sane_seconds(seconds)  # finite, >= 0: time.sleep and the loop's timers take it
         remaining = self.remaining()
         if remaining is not None:
-            seconds = min(seconds, max(0.0, remaining))
-        return max(seconds, 0.0)
+            seconds = min(seconds, sane_seconds(remaining))
+        return seconds
 
     def _timeout_message(self) -> str:
         text = f"Run {self.run_id} did not finish before the deadline"

@@ -10,15 +10,28 @@ trigger keeps the original clock.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, TypeVar
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_runs.core.http import request_deadline
 from airflow_provider_runs.core.retry import NO_RETRY
+from airflow_provider_runs.core.states import RunStatus
 from airflow_provider_runs.core.timers import coalesced_sleep
-from airflow_provider_runs.core.waiting import RunWaiter
+from airflow_provider_runs.core.waiting import EVENT_ERROR, RunWaiter, Step
 from airflow_provider_runs.hooks.base import RunsHook
+
+T = TypeVar("T")
+
+
+async def within(awaitable: Awaitable[T], seconds: float) -> T:
+    """Await ``awaitable`` for at most ``seconds`` (``TimeoutError`` after); one timer."""
+    timeout = getattr(asyncio, "timeout", None)  # Python 3.11+: no extra task
+    if timeout is None:
+        return await asyncio.wait_for(awaitable, seconds)
+    async with timeout(seconds):
+        return await awaitable
 
 
 def load_hook_class(path: str) -> type[RunsHook]:
@@ -110,29 +123,72 @@ class RunStatusTrigger(BaseTrigger):
         return self._hook
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Poll until the run ends, the deadline passes, or polling fails for good."""
-        waiter = RunWaiter(
-            self.run_id,
-            poll_interval=self.poll_interval,
-            deadline=self.deadline,
-            max_consecutive_failures=self.max_consecutive_failures,
-            stop_on_states=tuple(self.stop_on_states),
-            run_url=self.run_url,
-            log=self.log,
-        )
-        while True:
-            event = waiter.check_deadline()
-            if event is not None:
-                yield TriggerEvent(event)
-                return
-            try:
-                step = waiter.on_status(await self.hook.aget_status(self.run_id))
-            except Exception as exc:  # every failure becomes an event or a retry, never a crash
-                step = waiter.on_error(exc)
-            if step.event is not None:
-                yield TriggerEvent(step.event)
-                return
-            await coalesced_sleep(step.sleep)
+        """Poll until the run ends, the deadline passes, or polling fails for good.
+
+        Exactly one event, whatever happens: any exception in the loop (the deadline check, the
+        sleep, a bug) becomes an ``error`` event rather than a crash of the trigger.
+        """
+        waiter: RunWaiter | None = None
+        try:
+            waiter = RunWaiter(
+                self.run_id,
+                poll_interval=self.poll_interval,
+                deadline=self.deadline,
+                max_consecutive_failures=self.max_consecutive_failures,
+                stop_on_states=tuple(self.stop_on_states),
+                run_url=self.run_url,
+                log=self.log,
+            )
+            while True:
+                event = waiter.check_deadline()
+                if event is not None:
+                    break
+                step = await self._poll(waiter)
+                if step is None:  # the poll was cut at the deadline: the check above ends it
+                    continue
+                if step.event is not None:
+                    event = step.event
+                    break
+                await coalesced_sleep(step.sleep)
+        except Exception as exc:
+            event = self._crash_event(waiter, exc)
+        yield TriggerEvent(event)
+
+    async def _poll(self, waiter: RunWaiter) -> Step | None:
+        """One status poll, never outliving the deadline; ``None`` when the deadline cut it."""
+        remaining = waiter.remaining()
+        loop = asyncio.get_running_loop()
+        cut_at = None if remaining is None else loop.time() + max(remaining, 0.0)
+        try:
+            if remaining is None:
+                status: RunStatus = await self.hook.aget_status(self.run_id)
+            else:
+                # Every request in the poll is cut at the deadline, and the poll as a whole too
+                # (reading the connection included); the transport then arms no timer of its own.
+                with request_deadline(waiter.deadline, enforced=True):
+                    status = await within(self.hook.aget_status(self.run_id), max(remaining, 0.0))
+        except Exception as exc:  # every failure becomes an event or a retry, never a crash
+            cut = isinstance(exc, TimeoutError | asyncio.TimeoutError)
+            if cut and cut_at is not None and loop.time() >= cut_at:
+                return None
+            return waiter.on_error(exc)
+        return waiter.on_status(status)
+
+    def _crash_event(self, waiter: RunWaiter | None, exc: BaseException) -> dict[str, Any]:
+        message = f"Waiting for run {self.run_id} failed: {type(exc).__name__}: {exc}"
+        self.log.exception("Waiting for run %s failed unexpectedly", self.run_id)
+        try:
+            if waiter is not None:
+                return waiter.event(EVENT_ERROR, message)
+        except Exception:  # the event itself failed to build: a bare one
+            pass
+        return {
+            "event": EVENT_ERROR,
+            "run_id": self.run_id,
+            "status": None,
+            "message": message,
+            "run_url": self.run_url,
+        }
 
     async def on_kill(self) -> None:
         """Cancel the remote run when a user killed the task and ``cancel_on_kill`` is set.
