@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_runs.outputs import open_path
+from airflow_provider_runs.validation import check_json
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class InputSource:
             for i, item in enumerate(self.items):
                 if not isinstance(item, Mapping):
                     raise ValueError(f"inputs[{i}] must be a JSON object, got {type(item).__name__}")
+            check_json(list(self.items), "inputs")
             return len(self.items)
         return sum(1 for _ in self._read_file())
 
@@ -71,10 +73,10 @@ class InputSource:
                 if not line.strip():
                     continue
                 try:
-                    item = json.loads(line)
+                    item = json.loads(line, parse_constant=_no_constant)
                 except ValueError as exc:
                     raise ValueError(
-                        f"inputs_path {self.path} line {number}: not valid JSON ({exc.msg})"
+                        f"inputs_path {self.path} line {number}: not valid JSON ({getattr(exc, 'msg', exc)})"
                     ) from None
                 if not isinstance(item, dict):
                     raise ValueError(
@@ -96,12 +98,17 @@ class InputSource:
                 item: dict[str, Any] = {k: v for k, v in row.items() if v not in (None, "")}
                 if "custom_data" in item:
                     try:
-                        item["custom_data"] = json.loads(item["custom_data"])
+                        item["custom_data"] = json.loads(item["custom_data"], parse_constant=_no_constant)
                     except ValueError:
                         raise ValueError(
                             f"inputs_path {self.path} line {number}: custom_data is not valid JSON"
                         ) from None
                 yield number, item
+
+
+def _no_constant(name: str) -> Any:
+    """``json.loads`` hook: ``NaN``/``Infinity`` are not JSON (the service would refuse them)."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def chunked(total: int, size: int) -> list[tuple[int, int]]:

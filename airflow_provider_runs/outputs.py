@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 
-def open_path(path: str) -> Any:
+def open_path(path: str | os.PathLike[str]) -> Any:
     """A path object for a local path or a URL such as ``s3://bucket/key`` / ``file:///tmp/x``."""
+    path = os.fspath(path)
     if "://" in path:
         from airflow.providers.common.compat.sdk import ObjectStoragePath
 

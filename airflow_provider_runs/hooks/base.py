@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
@@ -26,16 +27,17 @@ from airflow_provider_runs.core.http import (
     TransportConfig,
     default_error_parser,
 )
+from airflow_provider_runs.core.redaction import Redactor
 from airflow_provider_runs.core.retry import DEFAULT_RETRY, RetryPolicy
 from airflow_provider_runs.core.states import RunStatus
 from airflow_provider_runs.hooks.connection_cache import read_connection_shared
+from airflow_provider_runs.validation import check_path_segment
 
 
 def path_segment(value: Any, what: str = "id") -> str:
-    """Check an id that goes into a URL path: a non-empty string without ``/``."""
-    if not isinstance(value, str) or not value.strip() or "/" in value:
-        raise ValueError(f"invalid {what} {value!r}")
-    return value
+    """An id as one URL path segment: checked (``what`` names the argument in the error; see
+    :func:`~airflow_provider_runs.validation.check_path_segment`), then percent-encoded."""
+    return quote(check_path_segment(value, what), safe="")
 
 
 def json_object(body: Any, *, service: str, label: str) -> dict[str, Any]:
@@ -107,6 +109,8 @@ class RunsHook(BaseHook):
         retry: RetryPolicy = DEFAULT_RETRY,
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
+        total_timeout: float | None = None,
+        max_response_bytes: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -114,6 +118,8 @@ class RunsHook(BaseHook):
         self.retry = retry
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
+        self.total_timeout = total_timeout
+        self.max_response_bytes = max_response_bytes
         self._settings: ServiceSettings | None = None
         self._async_transport: AsyncTransport | None = None
 
@@ -163,6 +169,11 @@ class RunsHook(BaseHook):
         conn = await get_async_connection(self.conn_id, hook=self)
         return conn, await get_async_extra_dejson(conn)
 
+    @property
+    def redactor(self) -> Redactor:
+        """Hides this connection's key in texts and JSON values (e.g. a result echoing it)."""
+        return Redactor((self.settings.api_key,))
+
     def auth_headers(self, api_key: str) -> dict[str, str]:
         """Headers that authenticate a request (service-specific)."""
         return {"Authorization": f"Bearer {api_key}"}
@@ -172,7 +183,27 @@ class RunsHook(BaseHook):
         return default_error_parser(status_code, body, text)
 
     def transport_config(self, settings: ServiceSettings) -> TransportConfig:
-        """Build the transport settings for this service."""
+        """Build the transport settings for this service.
+
+        ``total_timeout`` and ``max_response_bytes`` come from the hook's arguments, else from the
+        connection's extras of the same names, else the transport's defaults; ``max_retry_after``
+        (the longest ``Retry-After`` obeyed, seconds) from the connection's extras.
+        """
+        limits: dict[str, Any] = {}
+        for name, kind, given in (
+            ("total_timeout", float, self.total_timeout),
+            ("max_response_bytes", int, self.max_response_bytes),
+            ("max_retry_after", float, None),
+        ):
+            value = given if given is not None else settings.extras.get(name)
+            if value not in (None, ""):
+                try:
+                    number = kind(value)
+                except (TypeError, ValueError):
+                    raise ValueError(f"{name} must be a positive number; got {value!r}") from None
+                if not number > 0 or number == float("inf"):
+                    raise ValueError(f"{name} must be a positive number; got {value!r}")
+                limits[name] = number
         return TransportConfig(
             service=self.service,
             base_url=settings.base_url,
@@ -182,6 +213,7 @@ class RunsHook(BaseHook):
             read_timeout=self.read_timeout,
             retry=self.retry,
             error_parser=self.error_parser,
+            **limits,
         )
 
     @cached_property

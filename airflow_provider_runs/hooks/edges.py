@@ -15,14 +15,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any
+from urllib.parse import quote
 
 from airflow_provider_runs.core.errors import RunsApiError
 from airflow_provider_runs.core.http import ApiRequest, StreamedJson
 from airflow_provider_runs.core.states import RunState, RunStatus
 from airflow_provider_runs.hooks.base import RunsHook, ServiceSettings, json_object, path_segment
+from airflow_provider_runs.validation import InvalidArgumentError, check_json, parse_datetime
 
 _obj = partial(json_object, service="edges", label="Edges")
-_uid = partial(path_segment, what="uid")
+_uid = partial(path_segment, what="run_uid")
 
 RUN_STATES: dict[str, RunState] = {
     "CREATED": RunState.QUEUED,
@@ -152,9 +154,28 @@ def check_identity(identity_mode: Any, identity_ids: Any) -> None:
 
 
 def check_input(item: Any, where: str) -> None:
-    """One input must be a JSON object."""
+    """One input must be a JSON object (strict JSON: no NaN, only JSON types)."""
     if not isinstance(item, Mapping):
         raise ValueError(f"{where} must be a JSON object, got {type(item).__name__}")
+    check_json(item, where)
+
+
+def check_schedule(cron: Any, timezone: Any, schedule_at: Any) -> str | None:
+    """Check a schedule's ``cron``, ``timezone`` and ``schedule_at``; return ``schedule_at`` as
+    an ISO 8601 string with offset (a value without one is taken as UTC), or ``None``."""
+    if cron is not None and (not isinstance(cron, str) or len(cron.split()) != 5 or len(cron) > 256):
+        raise ValueError(f"cron must be a 5-field cron expression (min hour dom mon dow); got {cron!r}")
+    if timezone is not None and (not isinstance(timezone, str) or not 1 <= len(timezone) <= 64):
+        raise ValueError("timezone must be an IANA time zone name")
+    if timezone:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone {timezone!r} is not an IANA time zone") from None
+    when = parse_datetime(schedule_at, "schedule_at")
+    return when.isoformat() if when is not None else None
 
 
 def check_sort(sort: Any) -> list[str] | None:
@@ -185,7 +206,7 @@ def check_callback(callback: Any) -> dict[str, Any] | None:
     return dict(callback)
 
 
-class InputsTooManyError(ValueError):
+class InputsTooManyError(InvalidArgumentError):
     """More inputs than one run accepts."""
 
 
@@ -257,7 +278,7 @@ class EdgesHook(RunsHook):
 
     def default_run_url(self, base_url: str, run_id: str) -> str:
         """The run's API URL (Edges has no dashboard for runs)."""
-        return f"{base_url}/runs/{run_id}"
+        return f"{base_url}/runs/{quote(run_id, safe='')}"
 
     def identity_fields(
         self, identity_mode: str | None, identity_ids: Sequence[str] | None
@@ -298,7 +319,7 @@ class EdgesHook(RunsHook):
             if not isinstance(parameters, Mapping):
                 raise ValueError("parameters must be a JSON object")
             body["parameters"] = dict(parameters)
-        path = next_url or f"/actions/{action}/run/live"
+        path = next_url or f"/actions/{path_segment(action, 'action')}/run/live"
         req = ApiRequest(
             "POST", path, json_body=body, idempotent=False, read_timeout=ASSUMPTIONS["live_timeout"]
         )
@@ -332,9 +353,14 @@ class EdgesHook(RunsHook):
             if not isinstance(parameters, Mapping):
                 raise ValueError("parameters must be a JSON object")
             fields["parameters"] = dict(parameters)
-        cb = check_callback(callback) or self.default_callback()
-        if cb:
-            fields["callback"] = cb
+        # The docs mark ``callback`` required (spec §2.2, §8 #2: "Provider always sends one
+        # (on: final)"). Without one configured: a final-only callback to a reserved name that
+        # never resolves (RFC 6761 ``.invalid``): a valid URL for the server, delivered to nobody.
+        fields["callback"] = (
+            check_callback(callback)
+            or self.default_callback()
+            or {"url": "https://no-callback.invalid/", "on": "final"}
+        )
         if name is not None:
             if not isinstance(name, str) or not 1 <= len(name) <= 255:
                 raise ValueError("name must be a string of 1 to 255 characters")
@@ -371,7 +397,11 @@ class EdgesHook(RunsHook):
         )
         body = streamed_launch_body(factory, fields)
         req = ApiRequest(
-            "POST", f"/actions/{action}/run/async", json_body=body, idempotent=False, read_timeout=300
+            "POST",
+            f"/actions/{path_segment(action, 'action')}/run/async",
+            json_body=body,
+            idempotent=False,
+            read_timeout=300,
         )
         return _obj(self.send(req).body)
 
@@ -395,18 +425,7 @@ class EdgesHook(RunsHook):
         for i, item in enumerate(items):
             check_input(item, f"inputs[{i}]")
         _check_count(len(items), ASSUMPTIONS["max_schedule_inputs"], "schedule")
-        if cron is not None and (not isinstance(cron, str) or len(cron.split()) != 5 or len(cron) > 256):
-            raise ValueError(f"cron must be a 5-field cron expression (min hour dom mon dow); got {cron!r}")
-        if timezone is not None and (not isinstance(timezone, str) or not 1 <= len(timezone) <= 64):
-            raise ValueError("timezone must be an IANA time zone name")
-        if timezone:
-            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-            try:
-                ZoneInfo(timezone)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"timezone {timezone!r} is not an IANA time zone") from None
-        when = schedule_at.isoformat() if isinstance(schedule_at, datetime) else schedule_at
+        when = check_schedule(cron, timezone, schedule_at)
         fields = self.launch_body_fields(
             parameters=parameters,
             callback=callback,
@@ -418,7 +437,12 @@ class EdgesHook(RunsHook):
         body = {"inputs": items, **fields}
         return _obj(
             self.send(
-                ApiRequest("POST", f"/actions/{action}/run/schedule", json_body=body, idempotent=False)
+                ApiRequest(
+                    "POST",
+                    f"/actions/{path_segment(action, 'action')}/run/schedule",
+                    json_body=body,
+                    idempotent=False,
+                )
             ).body
         )
 
@@ -543,13 +567,14 @@ class EdgesHook(RunsHook):
 
     def get_schedule(self, schedule_uid: str) -> dict[str, Any]:
         """A schedule object."""
-        return _obj(self.send(ApiRequest("GET", f"/schedules/{_uid(schedule_uid)}")).body)
+        path = f"/schedules/{path_segment(schedule_uid, 'schedule_uid')}"
+        return _obj(self.send(ApiRequest("GET", path)).body)
 
     def schedule_action(self, schedule_uid: str, action: str) -> dict[str, Any]:
         """``pause``, ``resume`` or ``cancel`` (cancel is the delete) a schedule."""
         if action not in ("pause", "resume", "cancel"):
             raise ValueError("schedule action must be pause, resume or cancel")
-        path = f"/schedules/{_uid(schedule_uid)}/{action}"
+        path = f"/schedules/{path_segment(schedule_uid, 'schedule_uid')}/{action}"
         return _obj(self.send(ApiRequest("POST", path, idempotent=True)).body or {})
 
     # -- callbacks -------------------------------------------------------------------------

@@ -15,13 +15,17 @@ import re
 from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
+from urllib.parse import quote
 
 from airflow_provider_runs.core.errors import AuthError, NotFoundError
 from airflow_provider_runs.core.http import ApiRequest
 from airflow_provider_runs.core.states import RunState, RunStatus
 from airflow_provider_runs.hooks.base import RunsHook, ServiceSettings, json_object, path_segment
+from airflow_provider_runs.validation import check_json, check_path_segment
 
 _obj = partial(json_object, service="inferable", label="Inferable")
+_rid = partial(path_segment, what="run_id")
+_jid = partial(path_segment, what="job_id")
 
 RUN_STATES: dict[str, RunState] = {
     "pending": RunState.QUEUED,
@@ -172,8 +176,7 @@ class InferableHook(RunsHook):
                 f"Connection {self.conn_id!r} has no cluster id: set its 'Cluster ID' field "
                 "(extra cluster_id) or pass cluster_id"
             )
-        if "/" in cluster:
-            raise ValueError(f"cluster_id {cluster!r} is not a valid cluster id")
+        check_path_segment(cluster.strip(), "cluster_id")
         return settings
 
     def auth_headers(self, api_key: str) -> dict[str, str]:
@@ -190,14 +193,15 @@ class InferableHook(RunsHook):
 
     def default_run_url(self, base_url: str, run_id: str) -> str:
         """The run's console URL."""
-        cluster = self.cluster_id(self.settings)
+        cluster = quote(self.cluster_id(self.settings), safe="")
+        run = quote(run_id, safe="")
         if "api.inferable.ai" in base_url:
-            return f"https://app.inferable.ai/clusters/{cluster}/runs/{run_id}"
-        return f"{base_url}/clusters/{cluster}/runs/{run_id}"
+            return f"https://app.inferable.ai/clusters/{cluster}/runs/{run}"
+        return f"{base_url}/clusters/{cluster}/runs/{run}"
 
     # -- request builders -------------------------------------------------------------------
     def _p(self, settings: ServiceSettings, path: str) -> str:
-        return f"/clusters/{self.cluster_id(settings)}{path}"
+        return f"/clusters/{path_segment(self.cluster_id(settings), 'cluster_id')}{path}"
 
     @staticmethod
     def build_run_body(
@@ -235,6 +239,8 @@ class InferableHook(RunsHook):
         for arg, value in (("input", input), ("context", context), ("on_status_change", on_status_change)):
             if value is not None and not isinstance(value, Mapping):
                 raise ValueError(f"{arg} must be a JSON object (a dict)")
+            if value is not None:
+                check_json(value, arg)
         if on_status_change is not None:
             _check_on_status_change(on_status_change)
         for arg, value in (("system_prompt", system_prompt), ("name", name)):
@@ -274,9 +280,7 @@ class InferableHook(RunsHook):
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         """Read a run (``GET /clusters/{c}/runs/{r}``); an unknown id raises ``NotFoundError``."""
-        return _obj(
-            self.send(ApiRequest("GET", self._p(self.settings, f"/runs/{path_segment(run_id)}"))).body
-        )
+        return _obj(self.send(ApiRequest("GET", self._p(self.settings, f"/runs/{_rid(run_id)}"))).body)
 
     def find_run(self, run_id: str) -> dict[str, Any] | None:
         """Read a run, or ``None`` when it does not exist."""
@@ -306,7 +310,7 @@ class InferableHook(RunsHook):
     ) -> list[dict[str, Any]]:
         """The run's messages, newest first."""
         params = {"after": after, "limit": limit}
-        path = self._p(self.settings, f"/runs/{path_segment(run_id)}/messages")
+        path = self._p(self.settings, f"/runs/{_rid(run_id)}/messages")
         return list(self.send(ApiRequest("GET", path, params=params)).body or [])
 
     def list_events(self, *, run_id: str | None = None, type: str | None = None) -> list[dict[str, Any]]:
@@ -320,23 +324,21 @@ class InferableHook(RunsHook):
         params = {"runId": run_id, "type": "approvalRequested"}
         events = self.send(ApiRequest("GET", self._p(settings, "/events"), params=params)).body or []
         for job_id in _unique(e.get("jobId") for e in events if isinstance(e, dict)):
-            job = self.send(ApiRequest("GET", self._p(settings, f"/jobs/{path_segment(job_id)}"))).body
+            job = self.send(ApiRequest("GET", self._p(settings, f"/jobs/{_jid(job_id)}"))).body
             if _awaits_approval(job):
                 return _approval(job)
         return None
 
     def answer_approval(self, job_id: str, approved: bool) -> None:
         """Approve or deny a job (``POST /clusters/{c}/jobs/{job}/approval``); later answers are no-ops."""
-        path = self._p(self.settings, f"/jobs/{path_segment(job_id)}/approval")
+        path = self._p(self.settings, f"/jobs/{_jid(job_id)}/approval")
         self.send(ApiRequest("POST", path, json_body={"approved": bool(approved)}, idempotent=True))
 
     # -- runs: async ----------------------------------------------------------------------
     async def aget_run(self, run_id: str) -> dict[str, Any]:
         """Async :meth:`get_run`."""
         settings = await self.asettings()
-        return _obj(
-            (await self.asend(ApiRequest("GET", self._p(settings, f"/runs/{path_segment(run_id)}")))).body
-        )
+        return _obj((await self.asend(ApiRequest("GET", self._p(settings, f"/runs/{_rid(run_id)}")))).body)
 
     async def apending_approval(self, run_id: str) -> dict[str, Any] | None:
         """Async :meth:`pending_approval`."""
@@ -344,9 +346,7 @@ class InferableHook(RunsHook):
         params = {"runId": run_id, "type": "approvalRequested"}
         events = (await self.asend(ApiRequest("GET", self._p(settings, "/events"), params=params))).body or []
         for job_id in _unique(e.get("jobId") for e in events if isinstance(e, dict)):
-            job = (
-                await self.asend(ApiRequest("GET", self._p(settings, f"/jobs/{path_segment(job_id)}")))
-            ).body
+            job = (await self.asend(ApiRequest("GET", self._p(settings, f"/jobs/{_jid(job_id)}")))).body
             if _awaits_approval(job):
                 return _approval(job)
         return None

@@ -20,13 +20,17 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any, Literal
+from urllib.parse import quote
 
 from airflow_provider_runs.core.errors import ConflictError, RunsApiError
 from airflow_provider_runs.core.http import ApiRequest
 from airflow_provider_runs.core.states import RunState, RunStatus
 from airflow_provider_runs.hooks.base import RunsHook, ServiceSettings, json_object, path_segment
+from airflow_provider_runs.validation import check_json, parse_datetime
 
 _task = partial(json_object, service="inference_sh", label="inference.sh")
+_tid = partial(path_segment, what="task_id")
+_sid = partial(path_segment, what="session_id")
 
 StatusNumbering = Literal["auto", "legacy", "current"]
 STATUS_NUMBERINGS: tuple[str, ...] = ("auto", "legacy", "current")
@@ -247,10 +251,13 @@ def validate_run_request(
         raise ValueError("version_id must be a non-empty string")
     if not isinstance(input, Mapping):
         raise ValueError(f"input must be a JSON object (a dict), got {type(input).__name__}")
+    check_json(input, "input")
     if function is not None and (not isinstance(function, str) or not _FUNCTION.match(function)):
         raise ValueError(f"function {function!r} is not a valid function name")
     if setup is not None and not isinstance(setup, Mapping):
         raise ValueError(f"setup must be a JSON object (a dict), got {type(setup).__name__}")
+    if setup is not None:
+        check_json(setup, "setup")
     if infra is not None and infra not in INFRA_CHOICES:
         raise ValueError(f"infra must be one of {', '.join(INFRA_CHOICES)}; got {infra!r}")
     if workers is not None and (
@@ -274,8 +281,17 @@ def validate_run_request(
             raise ValueError('session_timeout is only valid with session="new"')
     if run_at is not None and not isinstance(run_at, str | datetime):
         raise ValueError("run_at must be an RFC 3339 string or a datetime")
+    parse_datetime(run_at, "run_at")
     if metadata is not None and not isinstance(metadata, Mapping):
         raise ValueError("metadata must be a JSON object (a dict)")
+    if metadata is not None:
+        check_json(metadata, "metadata")
+
+
+def _rfc3339(run_at: Any) -> str | None:
+    """``run_at`` as RFC 3339 with an offset (a value without one is taken as UTC)."""
+    when = parse_datetime(run_at, "run_at")
+    return when.isoformat() if when is not None else None
 
 
 class InferenceShHook(RunsHook):
@@ -331,7 +347,7 @@ class InferenceShHook(RunsHook):
 
     def default_run_url(self, base_url: str, run_id: str) -> str:
         """The task's API URL (``GET {base}/tasks/{id}``)."""
-        return f"{base_url}/tasks/{run_id}"
+        return f"{base_url}/tasks/{quote(run_id, safe='')}"
 
     # -- request builders (shared by the sync and async methods) ---------------------------
     @staticmethod
@@ -380,7 +396,7 @@ class InferenceShHook(RunsHook):
             "webhook": webhook,
             "session": session,
             "session_timeout": session_timeout,
-            "run_at": run_at.isoformat() if isinstance(run_at, datetime) else run_at,
+            "run_at": _rfc3339(run_at),
             "metadata": dict(metadata) if metadata is not None else None,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
@@ -413,7 +429,7 @@ class InferenceShHook(RunsHook):
         body: dict[str, Any] = {"force": force}
         if timeout_ms is not None:
             body["timeout"] = timeout_ms
-        return ApiRequest("POST", f"/tasks/{path_segment(task_id)}/cancel", json_body=body, idempotent=True)
+        return ApiRequest("POST", f"/tasks/{_tid(task_id)}/cancel", json_body=body, idempotent=True)
 
     def _status_from(self, light: Mapping[str, Any], task: Mapping[str, Any] | None, numbering) -> RunStatus:
         source = task or light
@@ -440,11 +456,11 @@ class InferenceShHook(RunsHook):
 
     def get_task(self, task_id: str) -> dict[str, Any]:
         """Read the full task (``GET /tasks/{id}``)."""
-        return _task(unwrap(self.send(ApiRequest("GET", f"/tasks/{path_segment(task_id)}")).body))
+        return _task(unwrap(self.send(ApiRequest("GET", f"/tasks/{_tid(task_id)}")).body))
 
     def get_task_status(self, task_id: str) -> dict[str, Any]:
         """Read the light status ``{id, status, updated_at}`` (``GET /tasks/{id}/status``)."""
-        return _task(unwrap(self.send(ApiRequest("GET", f"/tasks/{path_segment(task_id)}/status")).body))
+        return _task(unwrap(self.send(ApiRequest("GET", f"/tasks/{_tid(task_id)}/status")).body))
 
     def cancel_task(
         self, task_id: str, *, force: bool = False, timeout_ms: int | None = None
@@ -472,31 +488,60 @@ class InferenceShHook(RunsHook):
                 return
 
     def find_task(
-        self, input: Mapping[str, Any], *, created_after: datetime | None = None, app: str | None = None
+        self,
+        input: Mapping[str, Any],
+        *,
+        created_after: datetime | None = None,
+        app: str | None = None,
+        request: Mapping[str, Any] | None = None,
     ) -> dict[str, Any] | None:
-        """Find the newest task with this exact ``input`` (the spec's reconciliation, §8.4).
+        """The newest task :meth:`find_tasks` matches, or ``None``."""
+        return next(iter(self.find_tasks(input, created_after=created_after, app=app, request=request)), None)
+
+    def find_tasks(
+        self,
+        input: Mapping[str, Any],
+        *,
+        created_after: datetime | None = None,
+        app: str | None = None,
+        request: Mapping[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every task that may have been created by this request, newest first (spec §8.4).
 
         Lists tasks newest first and stops at the first one created before ``created_after``.
+        A task matches when its ``input`` is equal and every request field it echoes agrees
+        (:func:`task_matches_request`): the app reference with its version and function when the
+        server echoes one, ``app_id`` / ``app_version_id`` when the request gave ids, ``function``,
+        ``setup``, ``infra``, ``workers``, ``webhook``, ``run_at``, ``session_timeout``,
+        ``metadata``. The service has no client reference: equal requests still match each other.
+
+        :param request: the other fields of the run request (as for :meth:`build_run_request`).
         """
+        found = []
         for item in self.iter_tasks(sort=[{"field": "created_at", "dir": "desc"}]):
-            if created_after is not None and _created_at(item) and _created_at(item) < created_after:
-                return None
-            if item.get("input") == dict(input) and _same_app(item, app):
-                return item
-        return None
+            created = _created_at(item)
+            if created_after is not None and created is not None and created < created_after:
+                break
+            if item.get("input") == dict(input) and task_matches_request(item, app, request or {}):
+                found.append(item)
+        return found
+
+    def task_status(self, task: Mapping[str, Any]) -> RunStatus:
+        """The status of a full task object (e.g. a list item), read with this hook's numbering."""
+        return self._status_from(task, task, self._numbering(self.settings))
 
     def get_session(self, session_id: str) -> dict[str, Any]:
         """Read a session (``GET /sessions/{id}``)."""
-        return unwrap(self.send(ApiRequest("GET", f"/sessions/{path_segment(session_id)}")).body)
+        return unwrap(self.send(ApiRequest("GET", f"/sessions/{_sid(session_id)}")).body)
 
     def keepalive_session(self, session_id: str) -> dict[str, Any]:
         """Reset a session's idle timer."""
-        path = f"/sessions/{path_segment(session_id)}/keepalive"
+        path = f"/sessions/{_sid(session_id)}/keepalive"
         return unwrap(self.send(ApiRequest("POST", path, idempotent=True)).body)
 
     def end_session(self, session_id: str) -> None:
         """End a session and release its worker."""
-        self.send(ApiRequest("DELETE", f"/sessions/{path_segment(session_id)}"))
+        self.send(ApiRequest("DELETE", f"/sessions/{_sid(session_id)}"))
 
     # -- tasks: async --------------------------------------------------------------------
     async def arun_task(self, app: str | None, input: Mapping[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -505,11 +550,11 @@ class InferenceShHook(RunsHook):
 
     async def aget_task(self, task_id: str) -> dict[str, Any]:
         """Async :meth:`get_task`."""
-        return _task(unwrap((await self.asend(ApiRequest("GET", f"/tasks/{path_segment(task_id)}"))).body))
+        return _task(unwrap((await self.asend(ApiRequest("GET", f"/tasks/{_tid(task_id)}"))).body))
 
     async def aget_task_status(self, task_id: str) -> dict[str, Any]:
         """Async :meth:`get_task_status`."""
-        req = ApiRequest("GET", f"/tasks/{path_segment(task_id)}/status")
+        req = ApiRequest("GET", f"/tasks/{_tid(task_id)}/status")
         return _task(unwrap((await self.asend(req)).body))
 
     async def acancel_task(
@@ -580,7 +625,59 @@ def _created_at(item: Mapping[str, Any]) -> datetime | None:
         return None
 
 
+def _split_ref(ref: str) -> tuple[str, str | None, str | None]:
+    """``namespace/name@version:function`` as ``(namespace/name, version, function)``."""
+    ref, _, function = ref.strip().partition(":")
+    name, _, version = ref.partition("@")
+    return name, version or None, function or None
+
+
 def _same_app(item: Mapping[str, Any], app: str | None) -> bool:
-    if not app or not item.get("app"):
+    """Whether an echoed ``app`` reference agrees with ``app``: same name, and the same version
+    and function where both give one (an unversioned reference runs the latest version)."""
+    if not app or not isinstance(item.get("app"), str) or not item["app"]:
         return True
-    return str(item["app"]).split("@")[0] == app.split("@")[0]
+    ours, theirs = _split_ref(app), _split_ref(item["app"])
+    return all(a == b for a, b in zip(ours, theirs, strict=True) if a and b) and ours[0] == theirs[0]
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def task_matches_request(item: Mapping[str, Any], app: str | None, request: Mapping[str, Any]) -> bool:
+    """Whether a listed task agrees with every field of the request that both sides carry.
+
+    A field is compared only when the task echoes it and the request gave it (servers and
+    versions echo different fields): an unknown is never a mismatch, a difference always is.
+    """
+    if not _same_app(item, app):
+        return False
+    function = request.get("function") or (_split_ref(app)[2] if app else None)
+    pairs = {
+        "app_id": request.get("app_id"),
+        "app_version_id": request.get("version_id"),
+        "function": function,
+        "setup": request.get("setup"),
+        "infra": request.get("infra"),
+        "workers": list(request["workers"]) if request.get("workers") is not None else None,
+        "webhook": request.get("webhook"),
+        "session_timeout": request.get("session_timeout"),
+        "metadata": request.get("metadata"),
+    }
+    for key, ours in pairs.items():
+        theirs = item.get(key)
+        if _empty(ours) or _empty(theirs):
+            continue
+        if isinstance(ours, Mapping):
+            ours = dict(ours)
+        if theirs != ours:
+            return False
+    ours_at, theirs_at = request.get("run_at"), item.get("run_at")
+    if not _empty(ours_at) and not _empty(theirs_at):
+        try:
+            if parse_datetime(ours_at, "run_at") != parse_datetime(theirs_at, "run_at"):
+                return False
+        except ValueError:
+            pass
+    return True

@@ -15,10 +15,18 @@ from airflow_provider_runs.links import RunLink
 from airflow_provider_runs.operators.base import (
     DEFER_GRACE,
     RunFailedError,
+    RunFailedNoRetryError,
     RunWaitMixin,
     WaitArgumentsMixin,
     default_poll_interval,
     to_seconds,
+)
+from airflow_provider_runs.validation import (
+    InvalidArgumentError,
+    check_path_segment,
+    fail_without_retry,
+    invalid_arguments,
+    non_retryable,
 )
 
 
@@ -57,11 +65,18 @@ class BaseRunSensor(RunWaitMixin, WaitArgumentsMixin, BaseSensorOperator):
 
     def _check_run_id(self) -> str:
         if not isinstance(self.run_id, str) or not self.run_id.strip():
-            raise ValueError(f"run_id must be a non-empty string; got {self.run_id!r}")
-        return self.run_id.strip()
+            raise InvalidArgumentError(f"run_id must be a non-empty string; got {self.run_id!r}")
+        return check_path_segment(self.run_id.strip(), "run_id")
+
+    def validate_arguments(self) -> None:
+        """Check the (rendered) arguments before any HTTP call; raise ``ValueError``."""
+        self._check_run_id()
 
     def execute(self, context: Any) -> Any:
-        """Defer to the trigger, or poke in the worker."""
+        """Check the arguments (bad ones fail without retrying), then defer to the trigger or
+        poke in the worker."""
+        with invalid_arguments():
+            self.validate_arguments()
         run_id = self._check_run_id()
         self._publish(context, run_id)
         if not self.deferrable:
@@ -81,7 +96,8 @@ class BaseRunSensor(RunWaitMixin, WaitArgumentsMixin, BaseSensorOperator):
             status = self.hook.get_status(run_id)
         except RunsApiError as exc:
             if not exc.retryable:
-                raise RunFailedError(f"Polling run {run_id} failed: {exc}") from None
+                error = RunFailedNoRetryError if non_retryable(exc) is not None else RunFailedError
+                raise error(f"Polling run {run_id} failed: {exc}") from None
             self._failures += 1
             if self._failures >= self.max_consecutive_failures:
                 raise RunFailedError(
@@ -92,9 +108,12 @@ class BaseRunSensor(RunWaitMixin, WaitArgumentsMixin, BaseSensorOperator):
         self._failures = 0
         if not ends_wait(status, stop_names(self.stop_on_states())):
             return False
-        return PokeReturnValue(is_done=True, xcom_value=self.handle_status(context, run_id, status))
+        with fail_without_retry():
+            result = self.secret_free(self.handle_status(context, run_id, status))
+            return PokeReturnValue(is_done=True, xcom_value=result)
 
     def execute_complete(self, context: Any, event: Mapping[str, Any] | None = None) -> Any:
         """Map the trigger's event to the outcome."""
         run_id, status = self.status_from_event(event)
-        return self.handle_status(context, run_id, status)
+        with fail_without_retry():
+            return self.secret_free(self.handle_status(context, run_id, status))

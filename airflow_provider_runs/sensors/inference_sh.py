@@ -8,6 +8,7 @@ from airflow_provider_runs.core.states import RunStatus
 from airflow_provider_runs.hooks.inference_sh import InferenceShHook
 from airflow_provider_runs.operators.inference_sh import task_manifest
 from airflow_provider_runs.sensors.base import BaseRunSensor
+from airflow_provider_runs.validation import check_output_path
 
 
 class InferenceShTaskSensor(BaseRunSensor):
@@ -38,6 +39,11 @@ class InferenceShTaskSensor(BaseRunSensor):
         self.inference_sh_conn_id = inference_sh_conn_id
         self.output_path = output_path
         self.status_numbering = status_numbering
+
+    def validate_arguments(self) -> None:
+        """Check ``run_id`` and ``output_path`` before any call."""
+        super().validate_arguments()
+        self.output_path = check_output_path(self.output_path, "output_path")
 
     def hook_params(self) -> dict[str, Any]:
         """Pass the numbering override to the hook (and the trigger)."""

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 INF_KEY = "inf_catalogue_key_0123456789"
@@ -30,6 +31,8 @@ class Case:
     run: Callable[[Any], Any]
     error: str
     match: str
+    local: bool = False
+    """The check is local: the test asserts that no HTTP call reached the emulator."""
 
 
 def connection_env(server: Any, **overrides: str) -> dict[str, str]:
@@ -160,6 +163,18 @@ def sensor(kind: str, run_id: str, **kwargs: Any) -> Callable[[Any], Any]:
     return run
 
 
+def hook_with(kind: str, method: str, *args: Any, **hook_kwargs: Any) -> Callable[[Any], Any]:
+    """Call ``method(*args)`` on a hook built with ``hook_kwargs`` (e.g. a cluster override)."""
+
+    def run(server: Any) -> Any:
+        from airflow_provider_runs.hooks.inferable import InferableHook
+
+        hook = {"inferable": InferableHook}[kind](**hook_kwargs)
+        return getattr(hook, method)(*args)
+
+    return run
+
+
 def status_body(body: str) -> Callable[[Any], Any]:
     """An inference.sh task whose status endpoint answers ``body`` (for good)."""
     return with_fault(
@@ -170,79 +185,91 @@ def status_body(body: str) -> Callable[[Any], Any]:
             "status": 200,
             "body": body,
         },
-        ish(max_consecutive_failures=2),
+        ish(max_consecutive_failures=2, timeout=60),  # in-call retries of two polls can pass 10 s
     )
 
 
 PROFILE = {"linkedin_profile_url": "https://www.linkedin.com/in/a"}
+BAD = "InvalidArgumentError"
+"""Local argument checks: a ``ValueError`` and an ``AirflowFailException`` (no retry)."""
 
 CASES: list[Case] = [
     # inference.sh: arguments
-    Case("ish-missing-app", "inference.sh", "no app", ish(app=None), "ValueError", "app is required"),
+    Case("ish-missing-app", "inference.sh", "no app", ish(app=None), BAD, "app is required", local=True),
     Case(
         "ish-malformed-app",
         "inference.sh",
         "app 'echo'",
         ish(app="echo"),
-        "ValueError",
+        BAD,
         "is not a valid app reference",
+        local=True,
     ),
     Case(
         "ish-input-list",
         "inference.sh",
         "input is a list",
         ish(input=["a"]),
-        "ValueError",
+        BAD,
         "input must be a JSON object",
+        local=True,
     ),
     Case(
         "ish-input-text",
         "inference.sh",
         "input is text, not JSON",
         ish(input="hi"),
-        "ValueError",
+        BAD,
         "input must be a JSON object",
+        local=True,
     ),
     Case(
         "ish-timeout-range",
         "inference.sh",
         "session_timeout=7200",
         ish(session="new", session_timeout=7200),
-        "ValueError",
+        BAD,
         "between 1 and 3600",
+        local=True,
     ),
     Case(
         "ish-timeout-no-session",
         "inference.sh",
         "session_timeout without session='new'",
         ish(session_timeout=60),
-        "ValueError",
+        BAD,
         'only valid with session="new"',
+        local=True,
     ),
-    Case("ish-infra", "inference.sh", "infra='gpu'", ish(infra="gpu"), "ValueError", "infra must be one of"),
+    Case(
+        "ish-infra", "inference.sh", "infra='gpu'", ish(infra="gpu"), BAD, "infra must be one of", local=True
+    ),
     Case(
         "ish-webhook",
         "inference.sh",
         "webhook without scheme",
         ish(webhook="hooks.example/x"),
-        "ValueError",
+        BAD,
         r"webhook must be an http\(s\) URL",
+        local=True,
     ),
     Case(
         "ish-workers",
         "inference.sh",
         "workers is a string",
         ish(workers="w1"),
-        "ValueError",
+        BAD,
         "workers must be a list",
+        local=True,
     ),
     Case(
         "ish-poll",
         "inference.sh",
         "poll_interval=0",
         ish(poll_interval=0),
-        "ValueError",
+        BAD,
         "poll_interval must be a positive number",
+        local=True,
     ),
     # inference.sh: connections
     Case(
@@ -275,7 +302,7 @@ CASES: list[Case] = [
         "inference.sh",
         "wrong API key",
         ish(inference_sh_conn_id="inference_sh_badkey"),
-        "AuthError",
+        "NoRetryAuthError",
         "HTTP 401.*unauthorized",
     ),
     Case(
@@ -291,7 +318,7 @@ CASES: list[Case] = [
         "inference.sh",
         "input not matching the app schema",
         ish(input={"wrong": 1}),
-        "BadRequestError",
+        "NoRetryBadRequestError",
         "HTTP 422.*validation_error",
     ),
     Case(
@@ -369,8 +396,9 @@ CASES: list[Case] = [
         "Inferable",
         "initial_prompt=''",
         inferable(initial_prompt=""),
-        "ValueError",
+        BAD,
         "initial_prompt must be a non-empty string",
+        local=True,
     ),
     Case(
         "inf-array-schema",
@@ -379,6 +407,7 @@ CASES: list[Case] = [
         lambda s: inferable(result_schema={"type": "array", "items": {}})(s),
         "ValueError",
         "must describe an object",
+        local=True,
     ),
     Case(
         "inf-no-properties",
@@ -387,6 +416,7 @@ CASES: list[Case] = [
         lambda s: inferable(result_schema={"type": "object"})(s),
         "ValueError",
         "must have 'properties'",
+        local=True,
     ),
     Case(
         "inf-property-name",
@@ -395,6 +425,7 @@ CASES: list[Case] = [
         lambda s: inferable(result_schema={"type": "object", "properties": {"bad-name": {}}})(s),
         "ValueError",
         "property name 'bad-name'",
+        local=True,
     ),
     Case(
         "inf-non-model",
@@ -403,22 +434,25 @@ CASES: list[Case] = [
         lambda s: inferable(result_schema=dict)(s),
         "ValueError",
         "not a pydantic BaseModel",
+        local=True,
     ),
     Case(
         "inf-empty-tools",
         "Inferable",
         "tools=[]",
         inferable(tools=[]),
-        "ValueError",
+        BAD,
         "tools cannot be an empty list",
+        local=True,
     ),
     Case(
         "inf-bad-id",
         "Inferable",
         "inferable_run_id='a b'",
         inferable(inferable_run_id="a b"),
-        "ValueError",
+        BAD,
         "must match",
+        local=True,
     ),
     Case(
         "inf-no-cluster",
@@ -433,15 +467,15 @@ CASES: list[Case] = [
         "Inferable",
         "unknown key",
         inferable(inferable_conn_id="inferable_badkey"),
-        "AuthError",
+        "NoRetryAuthError",
         "Auth not extracted from request",
     ),
     Case(
         "inf-machine-key",
         "Inferable",
-        "machine key creating a run",
+        "machine key creating a run (older server)",
         inferable(inferable_conn_id="inferable_machine"),
-        "AuthError",
+        "NoRetryAuthError",
         "cluster consumer API key",
     ),
     Case(
@@ -469,8 +503,9 @@ CASES: list[Case] = [
         "Edges",
         "action 'Extract People'",
         edges(action="Extract People"),
-        "ValueError",
+        BAD,
         "action must be an action slug",
+        local=True,
     ),
     Case(
         "edges-unknown-action",
@@ -485,16 +520,18 @@ CASES: list[Case] = [
         "Edges",
         "live mode with inputs",
         edges(mode="live"),
-        "ValueError",
+        BAD,
         'mode="live" takes one input',
+        local=True,
     ),
     Case(
         "edges-async-input",
         "Edges",
         "async mode with input",
         edges(inputs=None, input=PROFILE),
-        "ValueError",
+        BAD,
         "takes inputs",
+        local=True,
     ),
     Case(
         "edges-too-many",
@@ -503,6 +540,7 @@ CASES: list[Case] = [
         edges(inputs=[PROFILE] * 100_001),
         "InputsTooManyError",
         "at most 100,000 inputs per run; got 100,001",
+        local=True,
     ),
     Case(
         "edges-schedule-too-many",
@@ -511,15 +549,17 @@ CASES: list[Case] = [
         edges(mode="schedule", inputs=[PROFILE] * 101, cron="0 3 * * *"),
         "InputsTooManyError",
         "at most 100 inputs",
+        local=True,
     ),
-    Case("edges-empty", "Edges", "no inputs", edges(inputs=[]), "ValueError", "inputs is empty"),
+    Case("edges-empty", "Edges", "no inputs", edges(inputs=[]), BAD, "inputs is empty", local=True),
     Case(
         "edges-bad-cron",
         "Edges",
         "cron with 4 fields",
         edges(mode="schedule", cron="0 3 * *"),
-        "ValueError",
+        BAD,
         "5-field cron",
+        local=True,
     ),
     Case(
         "edges-direct-no-ids",
@@ -529,7 +569,14 @@ CASES: list[Case] = [
         "ValueError",
         'identity_mode="direct" needs identity_ids',
     ),
-    Case("edges-401", "Edges", "wrong API key", edges(edges_conn_id="edges_badkey"), "AuthError", "HTTP 401"),
+    Case(
+        "edges-401",
+        "Edges",
+        "wrong API key",
+        edges(edges_conn_id="edges_badkey"),
+        "NoRetryAuthError",
+        "HTTP 401",
+    ),
     Case(
         "edges-404-run",
         "Edges",
@@ -573,6 +620,376 @@ CASES: list[Case] = [
 ]
 
 
+NAN, INF = float("nan"), float("inf")
+WHEN = datetime(2026, 1, 31, 9, 0, tzinfo=timezone.utc)
+
+# Checked locally since issue 11 (ids in paths, durations, output files, JSON, dates): no HTTP call.
+CASES += [
+    # ids in URL paths
+    Case(
+        "ish-path-dotdot",
+        "inference.sh",
+        "sensor run_id '..'",
+        sensor("inference_sh", ".."),
+        BAD,
+        r"run_id '\.\.' is not an id",
+        local=True,
+    ),
+    Case(
+        "ish-path-control",
+        "inference.sh",
+        "sensor run_id with a newline",
+        sensor("inference_sh", "task_1\nx"),
+        BAD,
+        "run_id .* control characters",
+        local=True,
+    ),
+    Case(
+        "ish-path-query",
+        "inference.sh",
+        "sensor run_id 'abc?x=1#' (sent percent-encoded)",
+        sensor("inference_sh", "abc?x=1#"),
+        "RunFailedError",
+        "GET /tasks/abc%3Fx%3D1%23/status, status=404",
+    ),
+    Case(
+        "ish-hook-path",
+        "inference.sh",
+        "hook get_task('.')",
+        hook_call("inference_sh", "get_task", "."),
+        BAD,
+        r"task_id '\.' is not an id",
+        local=True,
+    ),
+    Case(
+        "ish-hook-session-path",
+        "inference.sh",
+        "hook end_session('..')",
+        hook_call("inference_sh", "end_session", ".."),
+        BAD,
+        r"session_id '\.\.' is not an id",
+        local=True,
+    ),
+    Case(
+        "inf-path-dotdot",
+        "Inferable",
+        "sensor run_id '..'",
+        sensor("inferable", ".."),
+        BAD,
+        r"run_id '\.\.' is not an id",
+        local=True,
+    ),
+    Case(
+        "inf-path-query",
+        "Inferable",
+        "sensor run_id 'run?x=1#' (sent percent-encoded)",
+        sensor("inferable", "run?x=1#"),
+        "RunFailedError",
+        "runs/run%3Fx%3D1%23, status=404",
+    ),
+    Case(
+        "inf-hook-job-path",
+        "Inferable",
+        "hook answer_approval('..')",
+        hook_call("inferable", "answer_approval", "..", True),
+        BAD,
+        r"job_id '\.\.' is not an id",
+        local=True,
+    ),
+    Case(
+        "inf-cluster-path",
+        "Inferable",
+        "cluster_id '..'",
+        inferable(cluster_id=".."),
+        BAD,
+        r"cluster_id '\.\.' is not an id",
+        local=True,
+    ),
+    Case(
+        "inf-hook-cluster-path",
+        "Inferable",
+        "hook with cluster_id 'c?x=1' (sent percent-encoded)",
+        hook_with("inferable", "get_run", "r1", cluster_id="c?x=1"),
+        "AuthError",
+        "clusters/c%3Fx%3D1/runs/r1",
+    ),
+    Case(
+        "edges-path-dotdot",
+        "Edges",
+        "sensor run_id '..'",
+        sensor("edges", ".."),
+        BAD,
+        r"run_id '\.\.' is not an id",
+        local=True,
+    ),
+    Case(
+        "edges-path-control",
+        "Edges",
+        "sensor run_id with a tab",
+        sensor("edges", "uid\tx"),
+        BAD,
+        "run_id .* control characters",
+        local=True,
+    ),
+    Case(
+        "edges-hook-path",
+        "Edges",
+        "hook get_run('..')",
+        hook_call("edges", "get_run", ".."),
+        BAD,
+        r"run_uid '\.\.' is not an id",
+        local=True,
+    ),
+    Case(
+        "edges-hook-schedule-path",
+        "Edges",
+        "hook get_schedule('.')",
+        hook_call("edges", "get_schedule", "."),
+        BAD,
+        r"schedule_uid '\.' is not an id",
+        local=True,
+    ),
+    # durations
+    Case(
+        "ish-poll-nan",
+        "inference.sh",
+        "poll_interval=nan",
+        ish(poll_interval=NAN),
+        BAD,
+        "poll_interval must be a finite number",
+        local=True,
+    ),
+    Case(
+        "ish-timeout-inf",
+        "inference.sh",
+        "timeout=inf",
+        ish(timeout=INF),
+        BAD,
+        "timeout must be a finite number",
+        local=True,
+    ),
+    Case(
+        "inf-timeout-huge",
+        "Inferable",
+        "timeout=1e300",
+        inferable(timeout=1e300),
+        BAD,
+        "timeout must be at most 31,536,000 seconds",
+        local=True,
+    ),
+    Case(
+        "inf-poll-two-days",
+        "Inferable",
+        "poll_interval=2 days",
+        inferable(poll_interval=timedelta(days=2)),
+        BAD,
+        "poll_interval must be at most 86,400 seconds",
+        local=True,
+    ),
+    Case(
+        "edges-poll-huge",
+        "Edges",
+        "poll_interval=1e300",
+        edges(poll_interval=1e300),
+        BAD,
+        "poll_interval must be at most",
+        local=True,
+    ),
+    Case(
+        "edges-timeout-nan",
+        "Edges",
+        "sensor timeout=nan",
+        sensor("edges", "uid", timeout=NAN),
+        BAD,
+        "timeout must be a finite number",
+        local=True,
+    ),
+    Case(
+        "inf-sensor-timeout-400-days",
+        "Inferable",
+        "sensor timeout=400 days",
+        sensor("inferable", "run1", timeout=timedelta(days=400)),
+        BAD,
+        "timeout must be at most",
+        local=True,
+    ),
+    Case(
+        "ish-failures-bool",
+        "inference.sh",
+        "max_consecutive_failures=True",
+        ish(max_consecutive_failures=True),
+        BAD,
+        "max_consecutive_failures must be a positive integer",
+        local=True,
+    ),
+    # output files
+    Case(
+        "ish-output-empty",
+        "inference.sh",
+        "output_path=''",
+        ish(output_path=""),
+        BAD,
+        "output_path is empty",
+        local=True,
+    ),
+    Case(
+        "ish-output-dir",
+        "inference.sh",
+        "output_path is a directory",
+        ish(output_path="/tmp"),
+        BAD,
+        "output_path '/tmp' is a directory",
+        local=True,
+    ),
+    Case(
+        "ish-output-type",
+        "inference.sh",
+        "output_path=123",
+        ish(output_path=123),
+        BAD,
+        "output_path must be a file path or URL string; got int",
+        local=True,
+    ),
+    Case(
+        "ish-output-parent",
+        "inference.sh",
+        "output_path under a file",
+        ish(output_path="/dev/null/out.json"),
+        BAD,
+        "'/dev/null' is not a directory",
+        local=True,
+    ),
+    Case(
+        "ish-sensor-output-dir",
+        "inference.sh",
+        "sensor output_path is a directory",
+        sensor("inference_sh", "task_1", output_path="/tmp"),
+        BAD,
+        "output_path '/tmp' is a directory",
+        local=True,
+    ),
+    Case(
+        "edges-output-dir",
+        "Edges",
+        "output_path is a directory",
+        edges(output_path="/tmp"),
+        BAD,
+        "output_path '/tmp' is a directory",
+        local=True,
+    ),
+    Case(
+        "edges-failed-inputs-empty",
+        "Edges",
+        "failed_inputs_path=''",
+        edges(failed_inputs_path=""),
+        BAD,
+        "failed_inputs_path is empty",
+        local=True,
+    ),
+    # JSON inputs
+    Case(
+        "ish-input-nan",
+        "inference.sh",
+        "input={'x': nan}",
+        ish(input={"x": NAN}),
+        BAD,
+        r"input\['x'\] is not valid JSON: nan",
+        local=True,
+    ),
+    Case(
+        "ish-input-datetime",
+        "inference.sh",
+        "input holds a datetime",
+        ish(input={"when": WHEN}),
+        BAD,
+        r"input\['when'\] is not valid JSON: datetime values are not JSON serializable",
+        local=True,
+    ),
+    Case(
+        "ish-setup-inf",
+        "inference.sh",
+        "setup={'x': inf}",
+        ish(setup={"x": INF}),
+        BAD,
+        r"setup\['x'\] is not valid JSON",
+        local=True,
+    ),
+    Case(
+        "inf-input-nan",
+        "Inferable",
+        "input={'x': nan}",
+        inferable(input={"x": NAN}),
+        BAD,
+        r"input\['x'\] is not valid JSON",
+        local=True,
+    ),
+    Case(
+        "inf-context-object",
+        "Inferable",
+        "context holds an object",
+        inferable(context={"client": object()}),
+        BAD,
+        r"context\['client'\] is not valid JSON: object values are not JSON serializable",
+        local=True,
+    ),
+    Case(
+        "edges-inputs-nan",
+        "Edges",
+        "inputs=[{'x': nan}]",
+        edges(inputs=[PROFILE, {"x": NAN}]),
+        BAD,
+        r"inputs\[1\]\['x'\] is not valid JSON",
+        local=True,
+    ),
+    Case(
+        "edges-live-input-set",
+        "Edges",
+        "live input holds a set",
+        edges(mode="live", inputs=None, input={"tags": {"a"}}),
+        BAD,
+        r"input\['tags'\] is not valid JSON: set values are not JSON serializable",
+        local=True,
+    ),
+    Case(
+        "edges-parameters-nan",
+        "Edges",
+        "parameters={'limit': nan}",
+        edges(parameters={"limit": NAN}),
+        BAD,
+        r"parameters\['limit'\] is not valid JSON",
+        local=True,
+    ),
+    # dates
+    Case(
+        "ish-run-at",
+        "inference.sh",
+        "run_at='not-a-date'",
+        ish(run_at="not-a-date"),
+        BAD,
+        "run_at 'not-a-date' is not an ISO 8601 date-time",
+        local=True,
+    ),
+    Case(
+        "edges-schedule-at",
+        "Edges",
+        "schedule_at='tomorrow'",
+        edges(mode="schedule", schedule_at="tomorrow"),
+        BAD,
+        "schedule_at 'tomorrow' is not an ISO 8601 date-time",
+        local=True,
+    ),
+    # service answers no retry can fix: AirflowFailException
+    Case(
+        "edges-sensor-401",
+        "Edges",
+        "sensor with a wrong API key",
+        sensor("edges", "00000000-0000-0000-0000-000000000000", edges_conn_id="edges_badkey"),
+        "RunFailedNoRetryError",
+        "HTTP 401",
+    ),
+]
+
+
 def _resume_finished(server: Any) -> Any:
     from airflow_provider_runs.hooks.edges import EdgesHook
 
@@ -606,6 +1023,7 @@ def emulator_config() -> Any:
         inference_sh_api_keys=[INF_KEY],
         inferable_clusters={CLUSTER: [INFERABLE_KEY]},
         inferable_machine_keys=[MACHINE_KEY],
+        inferable_enforce_key_kinds=True,  # "inf-machine-key": older hosted servers (spec §9)
         edges_api_keys=[EDGES_KEY],
         default_task_duration=0.2,
         inferable_step_seconds=0.05,
@@ -622,7 +1040,9 @@ def render_markdown(results: list[tuple[Case, str, str]]) -> str:
         "`tests/catalogue/test_catalogue.py` fails when this file is out of date.",
         "",
         f"{len(results)} cases. Local checks raise before any HTTP call; service errors quote the "
-        "service's status code and message.",
+        "service's status code and message. `InvalidArgumentError` (a `ValueError`), `NoRetry...` "
+        "errors (401/403, 400/413/422 in a task) and `RunFailedNoRetryError` are Airflow "
+        "`AirflowFailException`s: the task fails without retrying.",
         "",
         "| Service | Case | Error | What the user sees |",
         "|---|---|---|---|",

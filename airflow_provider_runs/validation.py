@@ -1,0 +1,226 @@
+"""Local checks of task arguments, and the errors a retry cannot fix.
+
+Every check here runs before any HTTP call and raises :class:`InvalidArgumentError` naming the
+argument. That error is both a ``ValueError`` and Airflow's ``AirflowFailException``: the task
+fails without retrying, since a retry would fail the same way.
+
+:func:`fail_without_retry` does the same for service answers no retry can change: 401/403
+(:class:`~airflow_provider_runs.core.errors.AuthError`) and 400/413/422
+(:class:`~airflow_provider_runs.core.errors.BadRequestError`). The converted error keeps its
+class (``isinstance(err, AuthError)`` still holds), message, status code and run URL.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import unicodedata
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from airflow.providers.common.compat.sdk import AirflowFailException
+
+from airflow_provider_runs.core.errors import (
+    AuthError,
+    BadRequestError,
+    RunsApiError,
+    _rebuild,
+    retry_cannot_fix,
+)
+
+MAX_POLL_INTERVAL = 24 * 3600.0
+"""The longest ``poll_interval`` accepted (one day)."""
+MAX_TIMEOUT = 365 * 24 * 3600.0
+"""The longest ``timeout`` accepted (365 days)."""
+MAX_SECONDS = {"poll_interval": MAX_POLL_INTERVAL, "timeout": MAX_TIMEOUT}
+"""Status codes of a :class:`BadRequestError` that fail the task without retrying."""
+
+
+class InvalidArgumentError(AirflowFailException, ValueError):
+    """A task argument is invalid: raised before any HTTP call; the task is not retried."""
+
+
+class NoRetryAuthError(AuthError, AirflowFailException):
+    """401/403 in a task: the key is wrong or lacks permission; retrying cannot help."""
+
+
+class NoRetryBadRequestError(BadRequestError, AirflowFailException):
+    """400/413/422 in a task: the service refused the request as invalid; retrying cannot help."""
+
+
+def non_retryable(exc: BaseException) -> BaseException | None:
+    """The ``AirflowFailException`` twin of a service error no retry can fix, else ``None``."""
+    if isinstance(exc, AirflowFailException) or not isinstance(exc, RunsApiError):
+        return None
+    if not retry_cannot_fix(exc):
+        return None
+    cls: type[RunsApiError] = NoRetryAuthError if isinstance(exc, AuthError) else NoRetryBadRequestError
+    return _rebuild(cls, exc.message, dict(exc.__dict__))
+
+
+@contextmanager
+def fail_without_retry() -> Iterator[None]:
+    """Re-raise auth and bad-request service errors as ``AirflowFailException`` (same message)."""
+    try:
+        yield
+    except RunsApiError as exc:
+        fatal = non_retryable(exc)
+        if fatal is None:
+            raise
+        raise fatal.with_traceback(exc.__traceback__) from None
+
+
+@contextmanager
+def invalid_arguments() -> Iterator[None]:
+    """Re-raise a ``ValueError`` from argument checks as :class:`InvalidArgumentError`."""
+    try:
+        yield
+    except InvalidArgumentError:
+        raise
+    except ValueError as exc:
+        raise InvalidArgumentError(str(exc)).with_traceback(exc.__traceback__) from None
+
+
+# -- ids in URL paths ----------------------------------------------------------------------------
+def check_path_segment(value: Any, what: str = "id") -> str:
+    """Check an id that goes into one URL path segment; return it unchanged.
+
+    Refused: non-strings, empty or blank strings, ``.`` and ``..`` (they walk the path), ``/``
+    and control characters. Everything else is percent-encoded by the caller.
+    """
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"{what} must be a string; got {type(value).__name__}")
+    if not value.strip():
+        raise InvalidArgumentError(f"{what} {value!r} is empty")
+    if value.strip() in (".", ".."):
+        raise InvalidArgumentError(f"{what} {value!r} is not an id (a '.' or '..' path segment)")
+    if "/" in value:
+        raise InvalidArgumentError(f"{what} {value!r} is not an id (it contains '/')")
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise InvalidArgumentError(f"{what} {value!r} is not an id (it contains control characters)")
+    return value
+
+
+# -- durations -----------------------------------------------------------------------------------
+def check_seconds(value: timedelta | float | int | None, name: str) -> float | None:
+    """A positive, finite duration in seconds, at most ``MAX_SECONDS[name]`` (``None`` passes)."""
+    if value is None:
+        return None
+    seconds = value.total_seconds() if isinstance(value, timedelta) else value
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise InvalidArgumentError(
+            f"{name} must be a positive number of seconds or a timedelta; got {value!r}"
+        )
+    if not math.isfinite(seconds):
+        raise InvalidArgumentError(f"{name} must be a finite number of seconds; got {value!r}")
+    if seconds <= 0:
+        raise InvalidArgumentError(
+            f"{name} must be a positive number of seconds or a timedelta; got {value!r}"
+        )
+    maximum = MAX_SECONDS.get(name)
+    if maximum is not None and seconds > maximum:
+        raise InvalidArgumentError(
+            f"{name} must be at most {maximum:,.0f} seconds ({_human(maximum)}); got {value!r}"
+        )
+    return float(seconds)
+
+
+def _human(seconds: float) -> str:
+    days = seconds / 86400
+    return f"{days:g} day" + ("s" if days != 1 else "")
+
+
+# -- JSON ----------------------------------------------------------------------------------------
+def check_json(value: Any, name: str) -> None:
+    """Check that ``value`` serializes to strict JSON (no NaN/Infinity, only JSON types)."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        where, why = _first_non_json(value, name, set()) or (name, str(exc))
+        raise InvalidArgumentError(f"{where} is not valid JSON: {why}") from None
+
+
+def _first_non_json(value: Any, where: str, seen: set[int]) -> tuple[str, str] | None:
+    if value is None or isinstance(value, str | bool | int):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (where, f"{value!r} is not a JSON number")
+    if isinstance(value, Mapping | list | tuple):
+        if id(value) in seen:
+            return where, "it contains itself (a circular reference)"
+        seen = seen | {id(value)}
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                if not (key is None or isinstance(key, str | int | float | bool)):
+                    return where, f"key {key!r} is a {type(key).__name__}, not a string"
+                found = _first_non_json(item, f"{where}[{key!r}]", seen)
+                if found:
+                    return found
+            return None
+        for i, item in enumerate(value):
+            found = _first_non_json(item, f"{where}[{i}]", seen)
+            if found:
+                return found
+        return None
+    return where, f"{type(value).__name__} values are not JSON serializable"
+
+
+# -- dates ---------------------------------------------------------------------------------------
+def parse_datetime(value: Any, name: str) -> datetime | None:
+    """An ISO 8601 / RFC 3339 date-time (string or ``datetime``) as an aware ``datetime``.
+
+    A value without a UTC offset is taken as UTC. ``None`` passes.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("z", "Z").replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidArgumentError(
+                f"{name} {value!r} is not an ISO 8601 date-time such as 2026-01-31T09:00:00Z"
+            ) from None
+    else:
+        raise InvalidArgumentError(
+            f"{name} must be an ISO 8601 string or a datetime; got {type(value).__name__}"
+        )
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+
+
+# -- output files --------------------------------------------------------------------------------
+def check_output_path(value: Any, name: str) -> str | None:
+    """Check where a result file goes, before the run exists; return it as a string.
+
+    A URL (``s3://...``) is checked when written. A local path must not be a directory, and the
+    nearest existing parent must be a writable directory (missing parents are created on write).
+    ``None`` passes (nothing is written); ``""`` is refused.
+    """
+    if value is None:
+        return None
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"{name} must be a file path or URL string; got {type(value).__name__}")
+    if not value.strip():
+        raise InvalidArgumentError(f"{name} is empty: give a file path or URL, or leave {name} out")
+    if "://" in value:
+        return value
+    path = Path(value)
+    if path.is_dir():
+        raise InvalidArgumentError(f"{name} {value!r} is a directory: give a file path")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise InvalidArgumentError(f"{name} {value!r} is not writable")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InvalidArgumentError(f"{name} {value!r}: {str(parent)!r} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InvalidArgumentError(f"{name} {value!r}: directory {str(parent)!r} is not writable")
+    return value
