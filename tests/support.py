@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from airflow.providers.common.compat.module_loading import import_string
@@ -53,6 +55,55 @@ class FakeTI:
     def xcom_push(self, key: str, value: Any) -> None:
         json.dumps(value)
         self.xcoms[key] = value
+
+
+class XComTable:
+    """The XCom table of one DAG run: every task instance of the run reads it."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, int, str], object] = {}
+        self.lock = threading.Lock()
+
+    def start_try(self, task_id: str, map_index: int) -> None:
+        """A new try of a task instance starts with its XComs deleted (as Airflow does)."""
+        with self.lock:
+            for key in [k for k in self.rows if k[:2] == (task_id, map_index)]:
+                del self.rows[key]
+
+
+class SiblingTI(FakeTI):
+    """A task instance of a DAG run whose XComs other task instances can pull."""
+
+    def __init__(
+        self,
+        table: XComTable,
+        try_number: int = 1,
+        *,
+        map_index: int = -1,
+        task_id: str = "t",
+        crash_on: Callable[[str, Any], bool] | None = None,
+        dag_id: str = "dag",
+        run_id: str = "manual__1",
+        new_try: bool = True,
+    ) -> None:
+        super().__init__(try_number, map_index=map_index, dag_id=dag_id, run_id=run_id, task_id=task_id)
+        self.table, self.crash_on = table, crash_on
+        if new_try:  # a resume after a deferral is the same try: its XComs stay
+            table.start_try(task_id, map_index)
+
+    def xcom_push(self, key, value):
+        json.dumps(value)
+        if self.crash_on is not None and self.crash_on(key, value):
+            raise SystemExit("worker killed")
+        self.xcoms[key] = value
+        with self.table.lock:
+            self.table.rows[(self.task_id, self.map_index, key)] = value
+
+    def xcom_pull(self, task_ids=None, key="return_value", **kwargs):
+        ids = [task_ids] if isinstance(task_ids, str) else list(task_ids or [self.task_id])
+        with self.table.lock:
+            rows = sorted(self.table.rows.items())
+        return [v for (t, _, k), v in rows if t in ids and k == key]
 
 
 def make_context(try_number: int = 1, store: FakeStateStore | None = None) -> dict[str, Any]:

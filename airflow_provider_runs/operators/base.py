@@ -10,18 +10,34 @@ result). Waiting, deferral, the deadline, reattachment, the extra link and the m
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, conf
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, BaseOperator, conf
 
-from airflow_provider_runs.core.errors import AmbiguousWriteError, RunsApiError
+from airflow_provider_runs.core.errors import AmbiguousWriteError, NotFoundError, RunsApiError
+from airflow_provider_runs.core.http import call_with_deadline
+from airflow_provider_runs.core.retry import DEFAULT_RETRY
 from airflow_provider_runs.core.states import RunState, RunStatus
+from airflow_provider_runs.core.timers import sane_seconds
 from airflow_provider_runs.core.waiting import EVENT_STATUS, EVENT_TIMEOUT, RunWaiter
 from airflow_provider_runs.hooks.base import RunsHook
 from airflow_provider_runs.links import RUN_ID_XCOM_KEY, RUN_URL_XCOM_KEY, RunLink
+from airflow_provider_runs.operators.claims import (
+    PHASE_CREATE,
+    PHASE_LOOKUP,
+    Candidate,
+    Claim,
+    RunOwnershipUnclearError,
+    choose_run,
+    conflicting_claims,
+    fingerprint,
+    owner_of,
+    push_claim,
+    read_claims,
+)
 from airflow_provider_runs.operators.run_record import (
     RunRecord,
     load_record,
@@ -31,11 +47,21 @@ from airflow_provider_runs.operators.run_record import (
     utcnow_iso,
 )
 from airflow_provider_runs.triggers.run_status import RunStatusTrigger, class_path
+from airflow_provider_runs.validation import (
+    InvalidArgumentError,
+    check_seconds,
+    fail_without_retry,
+    invalid_arguments,
+)
 
 DEFAULT_POLL_INTERVAL = 5.0
 RECONCILE_SKEW = timedelta(minutes=2)
 """Clock skew allowed when looking up a run created by an ambiguous or crashed create call."""
 MAX_AMBIGUOUS_CREATES = 3
+REATTACH_WINDOW = 300.0
+"""Seconds a try keeps reading an earlier run through transient errors when the task has no
+``timeout`` (then the try fails without creating a run, and Airflow retries it)."""
+_T = TypeVar("_T")
 DEFER_GRACE = 60.0
 """Seconds Airflow's own deferral timeout waits past our deadline (a backstop only)."""
 
@@ -46,17 +72,22 @@ def default_poll_interval() -> float:
 
 
 def to_seconds(value: timedelta | float | int | None, name: str) -> float | None:
-    """Normalize a duration argument to seconds, rejecting non-positive values."""
-    if value is None:
-        return None
-    seconds = value.total_seconds() if isinstance(value, timedelta) else value
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
-        raise ValueError(f"{name} must be a positive number of seconds or a timedelta; got {value!r}")
-    return float(seconds)
+    """Normalize a duration argument to seconds: positive, finite and sane (``poll_interval`` at
+    most a day, ``timeout`` at most 365 days); raise :class:`InvalidArgumentError` otherwise."""
+    return check_seconds(value, name)
 
 
 class RunFailedError(AirflowException):
     """The remote run ended without success (failed, cancelled, timed out, or unreadable)."""
+
+
+class ReattachError(AirflowException):
+    """An earlier run of this task instance could not be read before deciding whether to create
+    another: nothing was created; the try fails and Airflow retries it."""
+
+
+class RunFailedNoRetryError(RunFailedError, AirflowFailException):
+    """Waiting failed for a reason no retry can fix (e.g. the key was refused): not retried."""
 
 
 class WaitArgumentsMixin:
@@ -64,7 +95,7 @@ class WaitArgumentsMixin:
 
     @staticmethod
     def check_wait_arguments(poll_interval: Any, timeout: Any, max_consecutive_failures: Any) -> None:
-        """Raise ``ValueError`` naming the bad argument."""
+        """Raise :class:`InvalidArgumentError` (a ``ValueError``) naming the bad argument."""
         to_seconds(poll_interval, "poll_interval")
         to_seconds(timeout, "timeout")
         if (
@@ -72,7 +103,7 @@ class WaitArgumentsMixin:
             or not isinstance(max_consecutive_failures, int)
             or max_consecutive_failures < 1
         ):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"max_consecutive_failures must be a positive integer; got {max_consecutive_failures!r}"
             )
 
@@ -127,6 +158,11 @@ class RunWaitMixin:
         raise self.failure(run_id, status)
 
     # -- shared machinery ------------------------------------------------------------------
+    def secret_free(self, value: Any) -> Any:
+        """``value`` (a task's XCom result) with the connection's key replaced by ``***``: a
+        service that echoes its input must not carry a key rendered into it to XCom."""
+        return self.hook.redactor.json(value)
+
     def run_url(self, run_id: str) -> str:
         """The run's URL."""
         return self.hook.run_url(run_id)
@@ -161,7 +197,8 @@ class RunWaitMixin:
         if kind == EVENT_TIMEOUT:
             raise RunFailedError(f"{event.get('message')}. Run: {self.run_url(run_id)}")
         if kind != EVENT_STATUS or not event.get("status"):
-            raise RunFailedError(f"{event.get('message') or 'Waiting failed'}. Run: {self.run_url(run_id)}")
+            error = RunFailedNoRetryError if event.get("retryable") is False else RunFailedError
+            raise error(f"{event.get('message') or 'Waiting failed'}. Run: {self.run_url(run_id)}")
         return run_id, RunStatus.from_dict(event["status"])
 
     def make_trigger(self, run_id: str, deadline: float | None) -> RunStatusTrigger:
@@ -195,7 +232,7 @@ class RunWaitMixin:
             if event is not None:
                 return event
             try:
-                step = waiter.on_status(self.hook.get_status(run_id))
+                step = waiter.on_status(call_with_deadline(deadline, self.hook.get_status, run_id))
             except Exception as exc:
                 step = waiter.on_error(exc)
             if step.event is not None:
@@ -248,6 +285,12 @@ class BaseRunOperator(RunWaitMixin, WaitArgumentsMixin, BaseOperator):
     def validate_arguments(self) -> None:
         """Check the (rendered) arguments before any HTTP call; raise ``ValueError``."""
 
+    def check_arguments(self) -> None:
+        """Run :meth:`validate_arguments`; its ``ValueError`` becomes :class:`InvalidArgumentError`
+        (the task fails without retrying: the same arguments would fail again)."""
+        with invalid_arguments():
+            self.validate_arguments()
+
     def submit(self, context: Any) -> str:
         """Create the remote run; return its id."""
         raise NotImplementedError
@@ -258,10 +301,14 @@ class BaseRunOperator(RunWaitMixin, WaitArgumentsMixin, BaseOperator):
         return None
 
     def execute(self, context: Any) -> Any:
-        """Validate, reattach or submit, then wait (deferred or here) and map the outcome."""
-        self.validate_arguments()
-        run_id, reattached = self.reattach_or_submit(context)
-        return self.wait(context, run_id, reattached=reattached)
+        """Validate, reattach or submit, then wait (deferred or here) and map the outcome.
+
+        Bad arguments, 401/403 and 400/413/422 answers fail the task without retrying.
+        """
+        with fail_without_retry():
+            self.check_arguments()
+            run_id, reattached = self.reattach_or_submit(context)
+            return self.wait(context, run_id, reattached=reattached)
 
     def reattach_or_submit(self, context: Any, *, force_new: bool = False) -> tuple[str, bool]:
         """Reuse the run an earlier try created when it can still deliver; else create one.
@@ -269,6 +316,12 @@ class BaseRunOperator(RunWaitMixin, WaitArgumentsMixin, BaseOperator):
         With the task state store (Airflow 3.3+) the record of the earlier try decides; a record
         marked completed means the task succeeded and was cleared: a new run is started. Without
         a store (Airflow < 3.3) a retry looks its run up at the service (``find_submitted``).
+
+        A new run is created only when no earlier run exists or the earlier run definitely
+        ended without success (failed, cancelled, or 404). When the earlier run cannot be read
+        (429, 5xx, timeouts), reading is retried within :meth:`reattach_window`; then the try
+        fails (:class:`ReattachError`, retried by Airflow) without creating anything. Services
+        without a client reference also publish claims (:mod:`~airflow_provider_runs.operators.claims`).
         """
         try_number = _try_number(context)
         record = None if force_new else load_record(context)
@@ -278,10 +331,12 @@ class BaseRunOperator(RunWaitMixin, WaitArgumentsMixin, BaseOperator):
                 "Run %s of an earlier try succeeded and the task was cleared: starting a new run.",
                 record.run_id,
             )
+            self._not_reattachable(record.run_id)
         elif record is not None:
             run_id = record.run_id
+            self._claim(context, run_id, record.submitted_datetime, PHASE_LOOKUP)  # republish first thing
             if run_id is None:
-                run_id = self.find_submitted(context, record.submitted_datetime - RECONCILE_SKEW)
+                run_id = self._look_up(context, record.submitted_datetime - RECONCILE_SKEW)
                 if run_id:
                     self.log.info("Found run %s created by try %s before it died.", run_id, record.try_number)
             if run_id and self._can_reattach(run_id):
@@ -293,16 +348,23 @@ class BaseRunOperator(RunWaitMixin, WaitArgumentsMixin, BaseOperator):
                 )
                 save_record(context, RunRecord(run_id, record.submitted_at, record.try_number))
                 self._publish(context, run_id)
+                self._claim(context, run_id, record.submitted_datetime)
                 return run_id, True
         elif not force_new and try_number > 1 and task_state_store(context) is None:
-            run_id = self.find_submitted(context, _earliest_start(context) - RECONCILE_SKEW)
+            earliest = _earliest_start(context)
+            self._claim(context, None, earliest, PHASE_LOOKUP)
+            run_id = self._look_up(context, earliest - RECONCILE_SKEW)
             if run_id and self._can_reattach(run_id):
                 self.log.info("Reattaching to run %s found at the service: %s", run_id, self.run_url(run_id))
                 self._publish(context, run_id)
+                self._claim(context, run_id, earliest)
                 return run_id, True
         submitted_at = utcnow_iso()
+        submitted = datetime.fromisoformat(submitted_at)
+        self._claim(context, None, submitted)  # an intent, visible before the create call
         save_record(context, RunRecord(None, submitted_at, try_number))
-        run_id = self._submit_once(context, datetime.fromisoformat(submitted_at))
+        run_id = self._submit_once(context, submitted)
+        self._claim(context, run_id, submitted)
         save_record(context, RunRecord(run_id, submitted_at, try_number))
         self.log.info("Created run %s: %s", run_id, self.run_url(run_id))
         self._publish(context, run_id)
@@ -311,10 +373,13 @@ class BaseRunOperator(RunWaitMixin, WaitArgumentsMixin, BaseOperator):
     def _submit_once(self, context: Any, submitted_at: datetime) -> str:
         """Create the run; after an ambiguous failure, look it up before creating again."""
         for attempt in range(1, MAX_AMBIGUOUS_CREATES + 1):
+            if attempt > 1:
+                self._claim(context, None, submitted_at)  # creating again: no look-up will follow
             try:
                 return self.submit(context)
             except AmbiguousWriteError as exc:
-                found = self.find_submitted(context, submitted_at - RECONCILE_SKEW)
+                self._claim(context, None, submitted_at, PHASE_LOOKUP)
+                found = self._look_up(context, submitted_at - RECONCILE_SKEW)
                 if found:
                     self.log.warning("Create call failed ambiguously (%s) but the run exists: %s", exc, found)
                     return found
@@ -323,24 +388,163 @@ class BaseRunOperator(RunWaitMixin, WaitArgumentsMixin, BaseOperator):
                 self.log.warning("Create call failed (%s) and no run was created; creating again.", exc)
         raise AssertionError("unreachable")
 
+    # -- reading earlier runs before deciding to create ----------------------------------------
+    def reattach_window(self) -> float:
+        """Seconds a try keeps reading an earlier run through transient errors: the task's
+        ``timeout`` when set, else :data:`REATTACH_WINDOW` (5 minutes)."""
+        return self.timeout if self.timeout is not None else REATTACH_WINDOW
+
+    def _read_earlier(self, what: str, read: Callable[[], _T]) -> _T:
+        """Call ``read`` (a read of an earlier run, or a look-up) until it answers.
+
+        Transient errors (429, 5xx, timeouts, drops) are retried with backoff that honours the
+        service's ``Retry-After`` (clamped to the hook's ``max_retry_after``) within
+        :meth:`reattach_window`; past it, :class:`ReattachError`. ``NotFoundError`` and the other
+        non-retryable errors (401/403, ...) are raised as they are. Nothing is ever created here.
+        """
+        deadline = time.monotonic() + self.reattach_window()
+        failures = 0
+        while True:
+            try:
+                return read()
+            except RunsApiError as exc:
+                if not exc.retryable:
+                    raise
+                failures += 1
+                policy = getattr(self.hook, "retry", None) or DEFAULT_RETRY
+                delay = sane_seconds(policy.backoff(failures, exc.retry_after))
+                remaining = deadline - time.monotonic()
+                if delay > remaining:
+                    raise ReattachError(
+                        f"Cannot read {what}: {exc}. Tried for {self.reattach_window():.0f}s "
+                        f"({failures} rounds); not creating a new run while an earlier one may still "
+                        "be going. The task will retry."
+                    ) from exc
+                self.log.warning(
+                    "Reading %s failed (%d in a row), trying again in %.1fs: %s", what, failures, delay, exc
+                )
+                time.sleep(delay)
+
+    def _look_up(self, context: Any, since: datetime) -> str | None:
+        """:meth:`find_submitted` through :meth:`_read_earlier`."""
+        return self._read_earlier("the runs created earlier", lambda: self.find_submitted(context, since))
+
     def _can_reattach(self, run_id: str) -> bool:
-        """A run can be reattached while it is going or once it succeeded."""
+        """A run can be reattached while it is going or once it succeeded.
+
+        ``False`` (create a new run) only when the run definitely ended without success or is
+        not found (404); a run that cannot be read raises instead (see :meth:`_read_earlier`).
+        """
         try:
-            status = self.hook.get_status(run_id)
-        except RunsApiError as exc:
-            self.log.warning("Cannot read earlier run %s (%s); creating a new one.", run_id, exc)
+            status = self._read_earlier(f"earlier run {run_id}", lambda: self.hook.get_status(run_id))
+        except NotFoundError as exc:
+            self.log.warning("Earlier run %s does not exist (%s); creating a new one.", run_id, exc)
             return False
         if status.state.is_terminal and status.state not in (RunState.SUCCEEDED, RunState.PARTIAL):
             self.log.info("Earlier run %s ended as %s; creating a new one.", run_id, status.state.value)
+            self._not_reattachable(run_id)
             return False
         return True
+
+    def _not_reattachable(self, run_id: str | None) -> None:
+        """Remember a run that must not be reused in this try (ended, missing, or replaced)."""
+        if run_id:
+            self.__dict__.setdefault("_replaced_runs", set()).update(run_id.split(","))
+
+    @property
+    def replaced_runs(self) -> frozenset[str]:
+        """Run ids this try decided not to reuse (a look-up must not adopt them)."""
+        return frozenset(self.__dict__.get("_replaced_runs", ()))
+
+    # -- claims (services without a client reference) ------------------------------------------
+    def claim_payload(self) -> Any | None:
+        """What :meth:`find_submitted` matches runs on (hashed into the claim fingerprint);
+        ``None`` (the default) when the service has its own reference and needs no claims."""
+        return None
+
+    def claim_request(self) -> Any:
+        """The whole request: equal requests create interchangeable runs (see
+        :func:`~airflow_provider_runs.operators.claims.choose_run`)."""
+        return self.claim_payload()
+
+    def _claim(self, context: Any, run_id: str | None, since: datetime, phase: str = PHASE_CREATE) -> None:
+        """Publish this task instance's claim: ``run_id`` it owns, or a pending one (``phase``)."""
+        payload = self.claim_payload()
+        if payload is None:
+            return
+        self._claim_since = since
+        task_id, map_index = owner_of(context, self.task_id)
+        push_claim(
+            context,
+            Claim(
+                task_id=task_id,
+                map_index=map_index,
+                fingerprint=fingerprint(self.hook_class.service, payload),
+                since=since.isoformat(),
+                run_id=run_id,
+                request=fingerprint(self.hook_class.service, self.claim_request()),
+                phase=phase,
+            ),
+        )
+
+    def claim_task_ids(self) -> list[str]:
+        """Tasks of the DAG whose claims can concern this one: runs operators of the same service."""
+        dag = self.get_dag() if hasattr(self, "get_dag") else None
+        if dag is None:
+            return [self.task_id]
+        ids = []
+        for task_id, task in dag.task_dict.items():
+            cls = getattr(task, "operator_class", None) or type(task)
+            hook_class = getattr(cls, "hook_class", None) if isinstance(cls, type) else None
+            if task_id == self.task_id or (
+                hook_class is not None
+                and issubclass(cls, BaseRunOperator)
+                and hook_class.service == self.hook_class.service
+            ):
+                ids.append(task_id)
+        return ids
+
+    def choose_own_run(self, context: Any, candidates: Sequence[Candidate]) -> str | None:
+        """The candidate that is this task instance's run, by the claims of the DAG run.
+
+        Candidates claimed by another task instance are skipped; when ownership is unclear,
+        :class:`~airflow_provider_runs.operators.claims.RunOwnershipUnclearError` (nothing adopted).
+        The chosen run is claimed at once and the claims read again: if another task instance
+        claimed it meanwhile, this one lets it go and fails the try (it never shares a run).
+        """
+        candidates = [c for c in candidates if c.run_id not in self.replaced_runs]
+        payload = self.claim_payload()
+        if not candidates or payload is None:
+            return candidates[0].run_id if candidates else None
+        me = owner_of(context, self.task_id)
+        task_ids = self.claim_task_ids()
+        since = getattr(self, "_claim_since", None) or datetime.now(timezone.utc)
+        run_id = choose_run(
+            candidates,
+            read_claims(context, task_ids),
+            me=me,
+            fingerprint=fingerprint(self.hook_class.service, payload),
+            request=fingerprint(self.hook_class.service, self.claim_request()),
+            exclude=self.replaced_runs,
+        )
+        if run_id is None:
+            return None
+        self._claim(context, run_id, since)
+        rivals = conflicting_claims(read_claims(context, task_ids), me=me, run_id=run_id)
+        if rivals:
+            self._claim(context, None, since, PHASE_LOOKUP)
+            raise RunOwnershipUnclearError(
+                f"Run {run_id} was claimed at the same time by {', '.join(c.describe() for c in rivals)}; "
+                "letting it go. Nothing was adopted or created; the next try looks again."
+            )
+        return run_id
 
     def wait(
         self, context: Any, run_id: str, *, reattached: bool = False, deadline: float | None = None
     ) -> Any:
         """Wait for the run (deferred or here) and return :meth:`handle_status`'s manifest."""
         if not self.wait_for_completion:
-            return self.build_manifest(context, run_id, None)
+            return self.secret_free(self.build_manifest(context, run_id, None))
         if deadline is None and self.timeout is not None:
             deadline = time.time() + self.timeout
         if self.deferrable:
@@ -363,7 +567,8 @@ class BaseRunOperator(RunWaitMixin, WaitArgumentsMixin, BaseOperator):
     ) -> Any:
         """Resume after the trigger's event (``wait_state`` carries small counters across deferrals)."""
         self.wait_state = dict(wait_state or {})
-        return self.complete(context, event, reattached=reattached, deadline=deadline)
+        with fail_without_retry():
+            return self.complete(context, event, reattached=reattached, deadline=deadline)
 
     def complete(
         self,
@@ -381,9 +586,10 @@ class BaseRunOperator(RunWaitMixin, WaitArgumentsMixin, BaseOperator):
             self.log.warning(
                 "Reattached run %s was cancelled (by the previous try's kill); creating a new run.", run_id
             )
+            self._not_reattachable(run_id)  # a look-up after an ambiguous create must not adopt it
             new_run_id, _ = self.reattach_or_submit(context, force_new=True)
             return self.wait(context, new_run_id, reattached=False, deadline=deadline)
-        result = self.handle_status(context, run_id, status)
+        result = self.secret_free(self.handle_status(context, run_id, status))
         mark_completed(context, run_id)
         return result
 

@@ -18,12 +18,17 @@ from airflow_provider_runs.hooks.edges import (
     EdgesHook,
     InputsTooManyError,
     check_action,
+    check_callback,
+    check_input,
+    check_schedule,
+    interpret_status,
     schedule_uid,
     split_group,
 )
 from airflow_provider_runs.inputs import InputSource, chunked, slice_source
 from airflow_provider_runs.operators.base import BaseRunOperator, RunFailedError
 from airflow_provider_runs.outputs import open_path
+from airflow_provider_runs.validation import check_json, check_output_path, fail_without_retry
 
 Mode = Literal["live", "async", "schedule"]
 PARTIAL_POLICIES = ("fail", "succeed", "skip")
@@ -179,11 +184,19 @@ class EdgesActionOperator(BaseRunOperator):
     def validate_arguments(self) -> None:
         """Check the mode's arguments (and count file inputs) before any call."""
         check_action(self.action)
+        if self.parameters is not None:
+            if not isinstance(self.parameters, Mapping):
+                raise ValueError("parameters must be a JSON object")
+            check_json(self.parameters, "parameters")
+        check_callback(self.callback)
+        self.output_path = check_output_path(self.output_path, "output_path")
+        self.failed_inputs_path = check_output_path(self.failed_inputs_path, "failed_inputs_path")
         if self.mode == "live":
             if self.inputs is not None or self.inputs_path:
                 raise ValueError('mode="live" takes one input: use input=..., not inputs or inputs_path')
             if not isinstance(self.input, Mapping):
                 raise ValueError('mode="live" needs input=<a JSON object>')
+            check_input(self.input, "input")
             return
         if self.input is not None:
             raise ValueError(f'mode="{self.mode}" takes inputs (a list) or inputs_path, not input')
@@ -203,6 +216,8 @@ class EdgesActionOperator(BaseRunOperator):
             )
         if self.mode != "schedule" and (self.cron or self.timezone or self.schedule_at):
             raise ValueError('cron, timezone and schedule_at are only for mode="schedule"')
+        if self.mode == "schedule":
+            check_schedule(self.cron, self.timezone, self.schedule_at)
 
     def stop_on_states(self) -> Sequence[RunState | str]:
         """BLOCKED / STOPPED end the wait unless their policy is ``"wait"``."""
@@ -215,14 +230,18 @@ class EdgesActionOperator(BaseRunOperator):
 
     # -- modes -----------------------------------------------------------------------------
     def execute(self, context: Any) -> Any:
-        """Live: return the result. Schedule: create (once) and return the uid. Async: run and wait."""
-        self.validate_arguments()
-        if self.mode == "live":
-            return self._run_live()
-        if self.mode == "schedule":
-            return self._create_schedule(context)
-        run_id, reattached = self.reattach_or_submit(context)
-        return self.wait(context, run_id, reattached=reattached)
+        """Live: return the result. Schedule: create (once) and return the uid. Async: run and wait.
+
+        Bad arguments, 401/403 and 400/413/422 answers fail the task without retrying.
+        """
+        with fail_without_retry():
+            self.check_arguments()
+            if self.mode == "live":
+                return self.secret_free(self._run_live())
+            if self.mode == "schedule":
+                return self.secret_free(self._create_schedule(context))
+            run_id, reattached = self.reattach_or_submit(context)
+            return self.wait(context, run_id, reattached=reattached)
 
     def _run_live(self) -> Any:
         pages = list(
@@ -282,18 +301,29 @@ class EdgesActionOperator(BaseRunOperator):
         """Launch the async run (or, split, one run per chunk), streaming the inputs.
 
         A split batch's runs are named ``<name>:part<k>of<n>``; a part that already exists (a
-        retry, or a launch that failed after it landed) is reused instead of launched again.
+        retry, or a launch that failed after it landed) is reused instead of launched again,
+        unless it definitely ended without success (``FAILED``/``INVALID``) or belongs to a run
+        this try replaced (a cleared success). A listing that fails transiently is retried
+        within the reattach window, then the try fails: no part is launched blind.
         """
         source, name = self._source(), self._name(context)
         size = self.max_inputs_per_run if self.split_inputs else max(self._count, 1)
         parts = chunked(self._count, size)
         if len(parts) == 1:
             return self._launch(lambda: iter(source), self._count, name)
-        existing = self._runs_named(f"{name}:part")
+        states: dict[str, RunState] = {}
+        existing = self._read_earlier(
+            "the parts launched earlier", lambda: self._runs_named(f"{name}:part", states=states)
+        )
         uids = []
         for k, (start, stop) in enumerate(parts, start=1):
             part_name = f"{name}:part{k}of{len(parts)}"
             uid = existing.get(part_name)
+            state = states.get(part_name, RunState.UNKNOWN)
+            ended = state.is_terminal and state not in (RunState.SUCCEEDED, RunState.PARTIAL)
+            if uid is not None and (ended or uid in self.replaced_runs):
+                self.log.info("Part %s (run %s) is not reused (%s); launching it again.", k, uid, state.value)
+                uid = None
             if uid is None:
                 uid = self._launch(
                     lambda a=start, b=stop: slice_source(source, a, b), stop - start, part_name
@@ -318,8 +348,11 @@ class EdgesActionOperator(BaseRunOperator):
             raise RunFailedError(f"Edges returned a launch handle without run_uid: keys {sorted(handle)}")
         return str(uid)
 
-    def _runs_named(self, prefix: str, since: datetime | None = None) -> dict[str, str]:
-        """``{name: uid}`` of this action's recent runs whose name starts with ``prefix``."""
+    def _runs_named(
+        self, prefix: str, since: datetime | None = None, *, states: dict[str, RunState] | None = None
+    ) -> dict[str, str]:
+        """``{name: uid}`` of this action's recent runs whose name starts with ``prefix`` (the
+        newest run of each name); ``states``, when given, receives each one's listed state."""
         found: dict[str, str] = {}
         for run in self.hook.iter_runs(filters={"action_name": [self.action]}, sort="-created_at"):
             created = _parse_time(run.get("created_at"))
@@ -328,6 +361,8 @@ class EdgesActionOperator(BaseRunOperator):
             name = run.get("name") or ""
             if name.startswith(prefix) and name not in found:
                 found[name] = str(run["uid"])
+                if states is not None:
+                    states[name] = interpret_status(run.get("status")).state
         return found
 
     def find_submitted(self, context: Any, since: datetime) -> str | None:

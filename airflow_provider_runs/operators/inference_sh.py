@@ -7,15 +7,18 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from airflow_provider_runs.core.states import RunStatus
+from airflow_provider_runs.core.states import RunState, RunStatus
 from airflow_provider_runs.hooks.inference_sh import (
     STATUS_NUMBERINGS,
     InferenceShHook,
     StatusNumbering,
+    _created_at,
     validate_run_request,
 )
 from airflow_provider_runs.operators.base import BaseRunOperator
+from airflow_provider_runs.operators.claims import Candidate
 from airflow_provider_runs.outputs import write_json
+from airflow_provider_runs.validation import check_output_path
 
 
 class InferenceShTaskOperator(BaseRunOperator):
@@ -144,6 +147,7 @@ class InferenceShTaskOperator(BaseRunOperator):
     def validate_arguments(self) -> None:
         """Check every argument locally, naming the bad one."""
         validate_run_request(app=self.app, input=self._input(), **self._request_kwargs())
+        self.output_path = check_output_path(self.output_path, "output_path")
 
     def submit(self, context: Any) -> str:
         """``POST /run?wait=false``."""
@@ -153,10 +157,36 @@ class InferenceShTaskOperator(BaseRunOperator):
             raise ValueError(f"inference.sh created a task without an id: {sorted(task)}")
         return str(task_id)
 
+    def claim_payload(self) -> Any:
+        """Claims are keyed on the input alone: an ``app`` reference's version cannot be checked
+        on a listed task (the service echoes only opaque ``app_id`` / ``app_version_id``), so a
+        sibling sending the same input to another app or version may have created a candidate."""
+        return {"input": self._input()}
+
+    def claim_request(self) -> Any:
+        """The whole request (runs of equal requests are interchangeable)."""
+        return {"app": self.app, "input": self._input(), **self._request_kwargs()}
+
     def find_submitted(self, context: Any, since: datetime) -> str | None:
-        """The newest task with exactly this input created since ``since``."""
-        task = self.hook.find_task(self._input(), created_after=since, app=self.app)
-        return str(task["id"]) if task else None
+        """This task instance's task created since ``since``, or ``None`` (then one is created).
+
+        Candidates: tasks with this input whose echoed request fields agree (see
+        :meth:`~airflow_provider_runs.hooks.inference_sh.InferenceShHook.find_tasks`), except
+        those that definitely ended without success (they are never reattached). The claims
+        published by the DAG run's task instances then decide
+        (:func:`~airflow_provider_runs.operators.claims.choose_run`): a candidate another task
+        instance claims is skipped; if more than one is left, or another task instance with the
+        same input has not published its run yet, the try fails without adopting or creating.
+        """
+        candidates = []
+        for task in self.hook.find_tasks(
+            self._input(), created_after=since, app=self.app, request=self._request_kwargs()
+        ):
+            state = self.hook.task_status(task).state
+            if state.is_terminal and state not in (RunState.SUCCEEDED, RunState.PARTIAL):
+                continue
+            candidates.append(Candidate(str(task["id"]), _created_at(task)))
+        return self.choose_own_run(context, candidates)
 
     def build_manifest(self, context: Any, run_id: str, status: RunStatus | None) -> dict[str, Any]:
         """Read the full task once and return the manifest (output inline or written to a file)."""

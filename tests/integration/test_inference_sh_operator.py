@@ -11,6 +11,7 @@ import logging
 import pytest
 
 from airflow_provider_runs.hooks.inference_sh import InferenceShHook
+from airflow_provider_runs.links import RUN_ID_XCOM_KEY
 from airflow_provider_runs.operators.base import RunFailedError
 from airflow_provider_runs.operators.inference_sh import InferenceShTaskOperator
 from airflow_provider_runs.sensors.inference_sh import InferenceShTaskSensor
@@ -118,10 +119,13 @@ def test_session_chains_across_tasks(emulator, path):
 
 # -- retries never create a second task -------------------------------------------------------
 class CrashingTI(FakeTI):
-    """A worker that dies right after the run was created (before it could wait)."""
+    """A worker that dies right after the run was created (before it could wait): at the push
+    of the run id (the claim pushed before the create call goes through)."""
 
     def xcom_push(self, key, value):
-        raise SystemExit("worker killed")
+        if key == RUN_ID_XCOM_KEY:
+            raise SystemExit("worker killed")
+        super().xcom_push(key, value)
 
 
 class CrashOnRecordStore(FakeStateStore):
@@ -220,10 +224,16 @@ def test_sensor(emulator, path, outcome, ok):
     )
     context = make_context()
     if ok:
+        # both paths return the manifest (poke mode through PokeReturnValue's xcom_value)
         result = run_deferrable(sensor, context) if sensor.deferrable else sensor.execute(context)
-        if not sensor.deferrable:  # poke mode pushes the manifest through PokeReturnValue
-            result = context["ti"].xcoms.get("return_value", result)
-        assert result is None or result["task_id"] == task_id
+        assert result == {
+            "task_id": task_id,
+            "status": "completed",
+            "app": "app_acme_echo",  # the task's app id
+            "session_id": None,
+            "url": InferenceShHook().run_url(task_id),
+            "output": {"text": "s"},
+        }, result
     else:
         with pytest.raises(RunFailedError):
             run_deferrable(sensor, context) if sensor.deferrable else sensor.execute(context)
