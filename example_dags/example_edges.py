@@ -3,6 +3,8 @@
 Connection ``edges_default`` (type ``edges``): the API key as the password (sent as
 ``X-API-Key``); the host defaults to https://api.edges.run/v1; an identity mode (e.g.
 ``managed``) in the "Identity mode" field (``make demo`` points it at the local emulator).
+The nightly example writes its files under ``$EDGES_EXAMPLE_DIR`` (default: ``edges-example`` in
+the temporary directory).
 """
 
 from __future__ import annotations
@@ -17,8 +19,18 @@ from airflow.providers.common.compat.sdk import DAG, task
 
 from airflow_provider_runs.operators.edges import EdgesActionOperator
 
-WORK_DIR = Path(os.environ.get("EDGES_EXAMPLE_DIR", Path(tempfile.gettempdir()) / "edges-example"))
-ROWS = int(os.environ.get("EDGES_EXAMPLE_ROWS", "20000"))
+
+def work_dir() -> Path:
+    """Where the nightly example writes its files: ``$EDGES_EXAMPLE_DIR``, else ``edges-example``
+    in the temporary directory. Read when a task runs (not when the file is parsed), so each
+    test, demo or deployment points it at a directory of its own."""
+    return Path(os.environ.get("EDGES_EXAMPLE_DIR") or Path(tempfile.gettempdir()) / "edges-example")
+
+
+def rows() -> int:
+    """How many profiles the stand-in export writes (``$EDGES_EXAMPLE_ROWS``, default 20,000)."""
+    return int(os.environ.get("EDGES_EXAMPLE_ROWS", "20000"))
+
 
 with DAG(
     dag_id="example_edges_nightly_enrichment",
@@ -27,15 +39,17 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     tags=["example", "edges"],
+    user_defined_macros={"work_dir": work_dir},
 ) as nightly_dag:
 
     @task
     def export_profiles(ds=None) -> str:
         """Stands in for the CRM export: one JSON object per line."""
-        WORK_DIR.mkdir(parents=True, exist_ok=True)
-        path = WORK_DIR / f"profiles-{ds}.jsonl"
+        directory = work_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"profiles-{ds}.jsonl"
         with path.open("w") as handle:
-            for i in range(ROWS):
+            for i in range(rows()):
                 row = {
                     "linkedin_profile_url": f"https://www.linkedin.com/in/member-{i}",
                     "custom_data": {"crm_id": i},
@@ -49,8 +63,8 @@ with DAG(
         mode="async",
         inputs_path="{{ ti.xcom_pull(task_ids='export_profiles') }}",
         parameters={"experiences": True},
-        output_path=str(WORK_DIR / "enriched-{{ ds }}.jsonl"),
-        failed_inputs_path=str(WORK_DIR / "failed-{{ ds }}.jsonl"),
+        output_path="{{ work_dir() }}/enriched-{{ ds }}.jsonl",
+        failed_inputs_path="{{ work_dir() }}/failed-{{ ds }}.jsonl",
         partial_success="succeed",  # a few unreachable profiles must not fail the night
         on_blocked="resume",
         deferrable=True,

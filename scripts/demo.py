@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -20,8 +21,9 @@ HOME = ROOT / ".demo" / "airflow-home"
 EXAMPLES = ROOT / "example_dags"
 
 
-def configure(url: str) -> None:
-    """Environment for Airflow: a fresh home, the example DAGs, connections to the emulator."""
+def configure(url: str, work_dir: str) -> None:
+    """Environment for Airflow: a fresh home, the example DAGs, connections to the emulator, and
+    ``work_dir`` for the files of the Edges example (a directory of the demo's own)."""
     from airflow_provider_runs.testing.emulator import connection_env_for
 
     shutil.rmtree(HOME, ignore_errors=True)
@@ -32,6 +34,7 @@ def configure(url: str) -> None:
             "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLES),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+            "EDGES_EXAMPLE_DIR": work_dir,
         }
     )
     os.environ.update(connection_env_for(url))
@@ -86,9 +89,10 @@ def main() -> int:
     from airflow_provider_runs.testing.emulator.server import start_emulator_process, stop_emulator_process
 
     proc, url = start_emulator_process(["--time-scale", "1"], ROOT / ".demo" / "emulator.log")
+    work_dir = tempfile.mkdtemp(prefix="runs-demo-edges-")
     try:
         print(f"emulator: {url}")
-        configure(url)
+        configure(url, work_dir)
         from airflow_provider_runs.testing.hitl import HumanInTheLoopResponder
 
         # plays the human who approves the agent's tool call in example_inferable_approval
@@ -98,6 +102,7 @@ def main() -> int:
             print(f"\n(approved in Airflow: {answer['subject']})")
     finally:
         stop_emulator_process(proc)
+        shutil.rmtree(work_dir, ignore_errors=True)
     print(f"\ndemo finished in {time.time() - started:.1f}s; {failed} DAG run(s) failed; emulator stopped")
     return 1 if failed else 0
 

@@ -48,6 +48,15 @@ def example_dagbag(airflow_db):
     return bag
 
 
+@pytest.fixture(autouse=True)
+def edges_example_dir(tmp_path, monkeypatch):
+    """The Edges example's files go to this test's own directory, never a path shared with the
+    demo or another test run (the example reads ``EDGES_EXAMPLE_DIR`` when its tasks run)."""
+    directory = tmp_path / "edges-example"
+    monkeypatch.setenv("EDGES_EXAMPLE_DIR", str(directory))
+    return directory
+
+
 @pytest.fixture
 def emulator_connections(runs_emulator, monkeypatch):
     """Point every default connection at the emulator (env vars: no DB rows needed)."""

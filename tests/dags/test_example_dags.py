@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import task_states, xcom_result
 
@@ -70,7 +72,7 @@ def test_inferable_approval_answered_in_airflow(run_dag, emulator_connections, c
     assert InferableHook().list_events(run_id=run_id, type=answer), f"no {answer} event for {run_id}"
 
 
-def test_edges_nightly_enrichment(run_dag, emulator_connections, monkeypatch, tmp_path):
+def test_edges_nightly_enrichment(run_dag, emulator_connections, edges_example_dir):
     dag_run = run_dag("example_edges_nightly_enrichment")
     states = task_states(dag_run)
     assert states == {"export_profiles": "success", "enrich_profiles": "success", "summarize": "success"}, (
@@ -80,6 +82,11 @@ def test_edges_nightly_enrichment(run_dag, emulator_connections, monkeypatch, tm
     assert isinstance(manifest["succeeded_inputs"], int), manifest
     assert manifest["results"] >= manifest["succeeded_inputs"] > 0, manifest
     assert manifest["succeeded_inputs"] + manifest["failed_inputs"] == 2000
+    # every file under this test's own directory
+    exported = Path(xcom_result(dag_run, "export_profiles"))
+    assert exported.parent == edges_example_dir and len(exported.read_text().splitlines()) == 2000
+    assert Path(manifest["output_path"]).parent == edges_example_dir, manifest
+    assert len(Path(manifest["output_path"]).read_text().splitlines()) == manifest["results"]
 
 
 def test_edges_live_and_schedule(run_dag, emulator_connections):

@@ -39,11 +39,14 @@ def test_every_remote_run_was_created_once(example_runs):
             ("edges", "runs_created"),
         )
     }
-    # 2 session tasks + 5 mapped echoes; the report and the approval runs; one async batch
-    # and one live call (the schedule creates a schedule, not a run).
-    assert created["inference_sh"] == 7, created
-    assert created["inferable"] == 2, created
-    assert created["edges"] >= 1, created
+    # 2 session tasks + 5 mapped echoes; the report and the approval runs; Edges: one async run
+    # of the nightly file (20,000 inputs, under the 100,000 a run takes: not split) and one live
+    # call (linkedin-extract-people answers one page: one call, one LIVE run). The weekly
+    # schedule creates a schedule, not a run: its first execution is the next Monday 06:00 in
+    # Paris, and the emulator runs in real time (no --time-scale in the stack).
+    assert created == {"inference_sh": 7, "inferable": 2, "edges": 2}, created
+    schedules = after["edges"].get("schedules_created", 0) - before["edges"].get("schedules_created", 0)
+    assert schedules == 1, schedules
 
 
 def test_session_dag(stack, example_runs):

@@ -12,6 +12,8 @@ from airflow_provider_runs.testing.emulator.connections import DEFAULT_CLUSTER
 
 INF_KEY = "sk_inf_emulator_test_key_000000000000000"
 EDGES_KEY = "edges_emulator_test_key"
+CALLBACK = {"url": "https://hooks.example.com/edges", "on": "final"}
+PEOPLE = [{"linkedin_profile_url": "https://www.linkedin.com/in/x"}]
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +172,8 @@ def test_edges_mode_rules(edges):
 
 def test_edges_outputs_follow_absolute_next_links(edges):
     inputs = [{"linkedin_profile_url": f"https://www.linkedin.com/in/u{i}"} for i in range(250)]
-    handle = edges("POST", "/actions/linkedin-extract-people/run/async", json={"inputs": inputs}).json()
+    body = {"inputs": inputs, "callback": CALLBACK}
+    handle = edges("POST", "/actions/linkedin-extract-people/run/async", json=body).json()
     assert handle["status"] == "pending" and handle["run_uid"]
     deadline = time.time() + 10
     while (
@@ -191,6 +194,7 @@ def test_edges_one_shot_schedule_completes(edges):
     body = {
         "inputs": [{"linkedin_profile_url": "https://www.linkedin.com/in/x"}],
         "schedule_at": "2020-01-01T00:00:00Z",
+        "callback": CALLBACK,
     }
     schedule = edges("POST", "/actions/linkedin-extract-people/run/schedule", json=body).json()
     assert edges("GET", f"/schedules/{schedule['uid']}").json()["status"] == "COMPLETED"
@@ -200,3 +204,46 @@ def test_edges_one_shot_schedule_completes(edges):
         if r["scheduled_run_uid"] == schedule["uid"]
     ]
     assert len(runs) == 1 and runs[0]["execution_mode"] == "ASYNC"
+
+
+@pytest.mark.parametrize("mode", ["async", "schedule"])
+def test_edges_callback_required_by_default(edges, mode):
+    """Spec §2.2 / §8 #2: the docs mark ``callback`` required; the default emulator enforces it."""
+    assert EmulatorConfig().edges_strict_callback is True
+    resp = edges("POST", f"/actions/linkedin-extract-people/run/{mode}", json={"inputs": PEOPLE})
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error_label"] == "BAD_PARAMETERS" and "callback" in resp.json()["message"]
+    ok = edges(
+        "POST", f"/actions/linkedin-extract-people/run/{mode}", json={"inputs": PEOPLE, "callback": CALLBACK}
+    )
+    assert ok.status_code == 200, ok.text
+    counts = edges.server.control.counters()["edges"]
+    assert (counts["runs_created"], counts.get("schedules_created", 0)) == (
+        (1, 0) if mode == "async" else (0, 1)
+    )
+
+
+@pytest.mark.parametrize("mode", ["async", "schedule"])
+def test_edges_callback_optional_when_not_strict(edges, server, monkeypatch, mode):
+    """``edges_strict_callback=False``: a launch without a callback is accepted (vendor SDK examples)."""
+    monkeypatch.setattr(server.config, "edges_strict_callback", False)
+    resp = edges("POST", f"/actions/linkedin-extract-people/run/{mode}", json={"inputs": PEOPLE})
+    assert resp.status_code == 200, resp.text
+    uid = resp.json()["run_uid"] if mode == "async" else None
+    if uid:
+        assert edges("GET", f"/runs/{uid}").json()["callback"] is None
+
+
+@pytest.mark.parametrize(("enforce", "status"), [(False, 201), (True, 401)])
+def test_inferable_machine_key_creates_unless_key_kinds_enforced(inf, server, monkeypatch, enforce, status):
+    """Spec §1.1: the current server has no key-type distinction (default); the old hosted
+    behaviour (machine keys refused at create) stays behind ``inferable_enforce_key_kinds``."""
+    assert EmulatorConfig().inferable_enforce_key_kinds is False
+    monkeypatch.setattr(server.config, "inferable_enforce_key_kinds", enforce)
+    machine = server.config.inferable_machine_keys[0]
+    resp = inf("POST", "/runs", key=machine, json={"initialPrompt": "hi"})
+    assert resp.status_code == status, resp.text
+    if enforce:
+        assert "Machine API keys cannot create runs" in resp.json()["error"]["message"]
+    else:
+        assert inf("GET", f"/runs/{resp.json()['id']}", key=machine).status_code == 200

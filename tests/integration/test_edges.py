@@ -14,6 +14,7 @@ from airflow_provider_runs.operators.base import RunFailedError
 from airflow_provider_runs.operators.edges import EdgesActionOperator
 from airflow_provider_runs.sensors.edges import EdgesRunSensor
 from airflow_provider_runs.testing.emulator import EmulatorConfig, EmulatorServer
+from airflow_provider_runs.testing.emulator.edges_api.assumptions import LIVE_PAGE_SIZE, LIVE_PAGES
 
 from support import FakeStateStore, run_deferrable
 
@@ -236,11 +237,50 @@ def test_live_mode(emu):
     assert isinstance(result, dict) and result.get("full_name")
 
 
+def live_calls(emu) -> int:
+    """Live calls the emulator answered (and no other request was made)."""
+    requests = counters(emu)["requests"]
+    assert all(key.startswith("POST ") and key.endswith("/run/live") for key in requests), requests
+    return sum(requests.values())
+
+
 def test_live_list_action_follows_pages(emu):
     search = {"linkedin_people_search_url": "https://www.linkedin.com/search/results/people/?keywords=data"}
-    op = operator(mode="live", action="linkedin-search-people", inputs=None, max_pages=3, input=search)
+    op = operator(mode="live", action="linkedin-search-people", inputs=None, max_pages=5, input=search)
     result = op.execute(context())
-    assert isinstance(result, list) and len(result) > 0
+    # the emulator's search has LIVE_PAGES pages of LIVE_PAGE_SIZE rows, ranked across pages
+    pages, size = LIVE_PAGES, LIVE_PAGE_SIZE
+    assert pages > 1 and isinstance(result, list) and len(result) == pages * size, result
+    assert [row["rank"] for row in result] == list(range(pages * size))
+    assert live_calls(emu) == pages
+
+
+def test_live_list_action_stops_at_max_pages(emu):
+    search = {"linkedin_people_search_url": "https://www.linkedin.com/search/results/people/?keywords=data"}
+    op = operator(mode="live", action="linkedin-search-people", inputs=None, max_pages=2, input=search)
+    result = op.execute(context())
+    assert [row["rank"] for row in result] == list(range(2 * LIVE_PAGE_SIZE))
+    assert live_calls(emu) == 2
+
+
+# -- the launch callback ------------------------------------------------------------------------
+def test_launch_without_a_configured_callback_sends_a_valid_one(emu):
+    """The docs mark ``callback`` required (spec §2.2, §8 #2) and the default emulator enforces it:
+    with none configured, the hook sends a final-only callback to a name that never resolves."""
+    assert emu.config.edges_strict_callback
+    manifest = run(operator(), "worker")
+    assert manifest["status"] == "SUCCEEDED"
+    assert EdgesHook().get_run(manifest["run_uid"])["callback"] == {"url": "https://no-callback.invalid/"}
+
+
+def test_launch_uses_the_connections_callback_url(emu, monkeypatch):
+    url = emu.service_url("edges")
+    extra = {"identity_mode": "managed", "callback_url": "https://hooks.example.com/edges"}
+    conn = {"conn_type": "edges", "host": url, "password": KEY, "extra": extra}
+    monkeypatch.setenv("AIRFLOW_CONN_EDGES_CALLBACK", json.dumps(conn))
+    manifest = run(operator(edges_conn_id="edges_callback"), "worker")
+    callback = EdgesHook("edges_callback").get_run(manifest["run_uid"])["callback"]
+    assert callback == {"url": "https://hooks.example.com/edges"}
 
 
 # -- the sensor -------------------------------------------------------------------------------
@@ -252,7 +292,13 @@ def test_sensor(emu, path):
     )
     ctx = context()
     result = run_deferrable(sensor, ctx) if sensor.deferrable else sensor.execute(ctx)
-    assert result is None or result["status"] == "SUCCEEDED"
+    uid = created["run_uid"]
+    assert result == {
+        "run_uid": uid,
+        "status": "SUCCEEDED",
+        "output_count": 5,
+        "url": EdgesHook().run_url(uid),
+    }
 
 
 # -- bad input --------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pydantic
 import pytest
 
 from airflow_provider_runs.core.errors import AuthError, NotFoundError
+from airflow_provider_runs.hooks.inferable import InferableHook
 from airflow_provider_runs.operators.base import RunFailedError
 from airflow_provider_runs.operators.inferable import InferableRunOperator
 from airflow_provider_runs.sensors.inferable import InferableRunSensor
@@ -221,7 +222,15 @@ def test_sensor(emu, path):
                                 poll_interval=0.05, deferrable=path == "deferrable")  # fmt: skip
     ctx = context()
     result = run_deferrable(sensor, ctx) if sensor.deferrable else sensor.execute(ctx)
-    assert result is None or result["status"] == "done"
+    hook = InferableHook()
+    run_id = created["run_id"]
+    assert result == {
+        "run_id": run_id,
+        "status": "done",
+        "url": hook.run_url(run_id),
+        "result": hook.get_run(run_id)["result"],
+    }, result
+    Report.model_validate(result["result"])
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -284,10 +293,19 @@ def test_auth_errors_quote_the_service(emu, conn_id, message):
     assert err.value.status_code == 401
 
 
-def test_machine_key_refused_with_a_hint(emu):
+def test_machine_key_creates_runs_on_the_current_server(emu):
+    """Spec §1.1: the current server has no key-type distinction; any valid key creates."""
+    manifest = operator(inferable_conn_id="inferable_machine").execute(context())
+    assert manifest["status"] == "done" and counters(emu)["runs_created"] == 1
+
+
+def test_machine_key_refused_by_an_older_server_with_a_hint(emu, monkeypatch):
+    """Older hosted servers refused machine keys at create (spec §9): the hint comes with the 401."""
+    monkeypatch.setattr(emu.config, "inferable_enforce_key_kinds", True)
     with pytest.raises(AuthError, match="cluster consumer API key") as err:
         operator(inferable_conn_id="inferable_machine").execute(context())
-    assert err.value.status_code == 401 and "Machine" in str(err.value)
+    assert err.value.status_code == 401 and "Machine API keys cannot create runs" in str(err.value)
+    assert counters(emu)["runs_created"] == 0
 
 
 def test_unknown_run_is_404(emu):

@@ -150,10 +150,12 @@ def test_errors_under_faults_do_not_leak(env, caplog, capfd):
 
 
 class LeakyOperator(InferenceShTaskOperator):
-    """A deliberately broken operator that prints its key and puts it in XCom."""
+    """A deliberately broken operator that prints its key and pushes it to XCom itself (the
+    key it puts into its returned manifest is replaced on the way out)."""
 
     def build_manifest(self, context, run_id, status):
         print(f"debug: using key {self.hook.settings.api_key}")  # an unmasked log line
+        context["ti"].xcom_push(key="debug_key", value=self.hook.settings.api_key)
         return {**super().build_manifest(context, run_id, status), "debug_key": self.hook.settings.api_key}
 
 
@@ -163,7 +165,10 @@ def test_the_audit_fails_when_a_key_leaks(env, caplog, capfd, deferrable):
         op = LeakyOperator(task_id="leak", app="acme/echo@v1", input={"text": "x"}, poll_interval=0.05,
                            deferrable=deferrable)  # fmt: skip
         context = {"ti": AuditTI()}
-        evidence.add(run_deferrable(op, context) if deferrable else op.execute(context))
+        result = run_deferrable(op, context) if deferrable else op.execute(context)
+        assert result["debug_key"] == "***"  # a returned value is cleaned of the key
+        evidence.add(result)
+        evidence.add(context["ti"].xcoms)
 
     evidence = collect(run, caplog, capfd)
     with pytest.raises(AssertionError, match="leaked"):

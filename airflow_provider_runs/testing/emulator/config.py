@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from airflow_provider_runs.testing.emulator.connections import DEFAULT_CLUSTER, DEFAULT_KEYS
+from airflow_provider_runs.testing.emulator.edges_api.assumptions import CALLBACK_REQUIRED
 
 
 @dataclass
@@ -27,11 +28,14 @@ class EmulatorConfig:
     :param seed: seed of the fault-injection randomness.
     :param inferable_clusters: Inferable cluster ids and the consumer keys of each.
     :param inferable_machine_keys: machine keys (``sk_machine...``), valid in the first cluster.
-    :param inferable_enforce_key_kinds: refuse run creation with a machine key (old hosted
-        behaviour); ``False`` lets any valid key create, like the current source.
+    :param inferable_enforce_key_kinds: refuse run creation with a machine key (the old hosted
+        behaviour of earlier docs, spec §9); default ``False``: any valid key creates, as the
+        current server does (spec §1.1).
     :param inferable_step_seconds: emulator seconds each agent step lasts.
     :param edges_api_keys: keys accepted by the Edges router (``X-API-Key``).
-    :param edges_strict_callback: answer 400 when an async launch has no callback.
+    :param edges_strict_callback: answer 400 ``BAD_PARAMETERS`` when an async or schedule launch
+        has no callback (default, spec §2.2 and §8 #2: documented as required); ``False``
+        accepts one without, as the vendor's SDK examples assume.
     :param edges_launch_status_code: status code of async/schedule launches (200 or 201).
     :param edges_input_seconds: emulator seconds an async run spends per input.
     :param edges_rate_limit_per_minute: answer 429 past this many Edges requests a minute.
@@ -53,10 +57,10 @@ class EmulatorConfig:
     inferable_machine_keys: list[str] = field(
         default_factory=lambda: ["sk_machine_emulator_key_000000000000000000000"]
     )
-    inferable_enforce_key_kinds: bool = True
+    inferable_enforce_key_kinds: bool = False
     inferable_step_seconds: float = 0.2
     edges_api_keys: list[str] = field(default_factory=lambda: [DEFAULT_KEYS["edges"]])
-    edges_strict_callback: bool = False
+    edges_strict_callback: bool = CALLBACK_REQUIRED
     edges_launch_status_code: int = 200
     edges_input_seconds: float = 0.001
     edges_rate_limit_per_minute: int | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 DEFAULT_KEYS = {
     "inference_sh": "inf_test_key",
@@ -13,8 +14,14 @@ PREFIXES = {"inference_sh": "/inference-sh", "inferable": "/inferable", "edges":
 DEFAULT_CLUSTER = "01JEMULATORCLUSTER00000000"
 
 
-def connection_env_for(base_url: str, keys: dict[str, str] | None = None) -> dict[str, str]:
-    """``AIRFLOW_CONN_*`` variables for the three default connections (JSON form)."""
+def connection_env_for(
+    base_url: str, keys: dict[str, str] | None = None, extras: dict[str, Any] | None = None
+) -> dict[str, str]:
+    """``AIRFLOW_CONN_*`` variables for the three default connections (JSON form).
+
+    :param keys: API keys by service (defaults: :data:`DEFAULT_KEYS`).
+    :param extras: extra fields added to every connection (e.g. ``{"total_timeout": 5}``).
+    """
     keys = {**DEFAULT_KEYS, **(keys or {})}
     base = base_url.rstrip("/")
     conns = {
@@ -25,4 +32,6 @@ def connection_env_for(base_url: str, keys: dict[str, str] | None = None) -> dic
         "edges": {"conn_type": "edges", "host": base + PREFIXES["edges"], "password": keys["edges"],
                   "extra": {"identity_mode": "managed"}},
     }  # fmt: skip
+    for conn in conns.values():
+        conn["extra"].update(extras or {})
     return {f"AIRFLOW_CONN_{name.upper()}_DEFAULT": json.dumps(conn) for name, conn in conns.items()}

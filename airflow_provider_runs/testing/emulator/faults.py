@@ -82,7 +82,7 @@ class FaultMiddleware:
                 rule = state.pick_fault(service, method, subpath, "before", exclude=delayed)
             if rule is not None:
                 self._count(scope, service, method, subpath)
-                await self._inject(rule, service, send)
+                await self._inject(rule, service, send, scope)
                 return
         if state.faults and self._may_fault_after(service, method, subpath):
             await self._run_then_maybe_fault(scope, receive, send, service, method, subpath)
@@ -110,7 +110,7 @@ class FaultMiddleware:
             self._count(scope, service, method, subpath)
         rule = self.state.pick_fault(service, method, subpath, "after")
         if rule is not None:
-            await self._inject(rule, service, send)
+            await self._inject(rule, service, send, scope)
             return
         for message in buffered:
             await send(message)
@@ -123,7 +123,11 @@ class FaultMiddleware:
             template = template[len(prefix) :] or "/"
         self.state.requests[service][f"{method} {template}"] += 1
 
-    async def _inject(self, rule: FaultRule, service: str, send: Any) -> None:
+    async def _inject(self, rule: FaultRule, service: str, send: Any, scope: dict) -> None:
+        if rule.kind in HOSTILE_KINDS:
+            self.state.faults_injected[rule.kind] += 1
+            await HOSTILE_KINDS[rule.kind](rule, send, scope)
+            return
         if rule.kind == "drop":
             self.state.faults_injected["drop"] += 1
             await send(
@@ -152,15 +156,62 @@ class FaultMiddleware:
             )
         ]
         if rule.retry_after is not None:
-            headers.append(
-                (
-                    b"retry-after",
-                    str(
-                        int(rule.retry_after) if float(rule.retry_after).is_integer() else rule.retry_after
-                    ).encode(),
-                )
-            )
+            headers.append((b"retry-after", retry_after_text(rule.retry_after).encode()))
+            if isinstance(rule.retry_after, str):  # sent as given: inf, 1e12, a date in 2100...
+                self.state.faults_injected[f"retry_after={rule.retry_after}"] += 1
         body = fault_body(service, status)
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def retry_after_text(value: float | str) -> str:
+    """A ``Retry-After`` value as sent: whole seconds without a fraction; text as given."""
+    if isinstance(value, str):
+        return value
+    return str(int(value) if float(value).is_integer() else value)
+
+
+async def _redirect(rule: FaultRule, send: Any, scope: dict) -> None:
+    """Answer with a 3xx pointing at ``rule.location`` plus the request's path and query."""
+    target = (rule.location or "").rstrip("/") + scope["path"]
+    if scope.get("query_string"):
+        target += "?" + scope["query_string"].decode("latin-1")
+    headers = [(b"location", target.encode()), (b"content-length", b"0")]
+    await send({"type": "http.response.start", "status": int(rule.status), "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def _padding_json(size: int) -> bytes:
+    """A JSON object of exactly ``size`` bytes (at least the 8 of ``{"x":""}``)."""
+    return b'{"x":"' + b"y" * max(0, size - 8) + b'"}'
+
+
+async def _drip(rule: FaultRule, send: Any, scope: dict) -> None:
+    """A 200 whose body comes one byte every ``rule.interval`` seconds (a stalled upstream)."""
+    body = _padding_json(rule.size)
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    for i in range(len(body)):
+        await send({"type": "http.response.body", "body": body[i : i + 1], "more_body": i < len(body) - 1})
+        if i < len(body) - 1:
+            await asyncio.sleep(rule.interval)
+
+
+async def _huge(rule: FaultRule, send: Any, scope: dict) -> None:
+    """A 200 of ``rule.size`` bytes of valid JSON, sent in 1 MiB pieces (never built whole)."""
+    size = max(8, int(rule.size))
+    chunk = 1 << 20
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(size).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b'{"x":"', "more_body": True})
+    left = size - 8
+    while left > 0:
+        piece = min(chunk, left)
+        await send({"type": "http.response.body", "body": b"y" * piece, "more_body": True})
+        left -= piece
+    await send({"type": "http.response.body", "body": b'"}'})
+
+
+HOSTILE_KINDS = {"redirect": _redirect, "drip": _drip, "huge": _huge}
+"""Fault kinds of a hostile server, by name."""

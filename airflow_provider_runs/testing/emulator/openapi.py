@@ -101,7 +101,7 @@ EDGES_COMMON = {
 }
 EDGES_ASYNC = {
     "type": "object",
-    "required": ["inputs"],
+    "required": ["inputs", "callback"],  # callback: documented as required (spec §2.2, §8 #2)
     "properties": {
         "inputs": {"type": "array", "items": EDGES_INPUT, "minItems": 1, "maxItems": 20},
         **EDGES_COMMON,
@@ -110,7 +110,7 @@ EDGES_ASYNC = {
 EDGES_LIVE = {"type": "object", "required": ["input"], "properties": {"input": EDGES_INPUT, **EDGES_COMMON}}
 EDGES_SCHEDULE = {
     "type": "object",
-    "required": ["inputs"],
+    "required": ["inputs", "callback"],
     "properties": {
         "inputs": {"type": "array", "items": EDGES_INPUT, "minItems": 1, "maxItems": 5},
         "cron": {"type": "string", "minLength": 1, "maxLength": 256},

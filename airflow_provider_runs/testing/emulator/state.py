@@ -24,21 +24,31 @@ def service_of(path: str) -> str | None:
     return None
 
 
+FAULT_KINDS = ("status", "drop", "latency", "body", "redirect", "drip", "huge")
+
+
 @dataclass
 class FaultRule:
     """One fault-injection rule (see ``POST /_emulator/faults``).
 
     :param kind: ``status`` (answer with ``status``), ``drop`` (close the connection mid-response),
-        ``latency`` (delay up to ``latency`` seconds) or ``body`` (answer ``status`` with the raw
-        ``body`` text and ``content_type``: malformed JSON, odd shapes, unexpected values).
+        ``latency`` (delay up to ``latency`` seconds), ``body`` (answer ``status`` with the raw
+        ``body`` text and ``content_type``: malformed JSON, odd shapes, unexpected values), and the
+        hostile server's: ``redirect`` (answer ``status``, a 3xx, with ``Location: location`` plus
+        the request's path), ``drip`` (a 200 whose ``size`` bytes come one every ``interval``
+        seconds) and ``huge`` (a 200 of ``size`` bytes, sent in 1 MiB pieces).
     :param service: only requests of this service.
     :param method: only this HTTP method.
     :param path_regex: only paths (below the service prefix) matching this regex.
     :param status: the status code of a ``status`` fault.
-    :param retry_after: ``Retry-After`` seconds sent with a status fault.
+    :param retry_after: ``Retry-After`` sent with a status fault: seconds, or any text sent as is
+        (``"inf"``, ``"1e12"``, an HTTP date).
     :param probability: chance that a matching request is hit.
     :param count: how many requests to hit at most (``None``: unlimited).
     :param latency: maximum delay in seconds.
+    :param location: where a ``redirect`` fault points (an absolute URL; the path is appended).
+    :param size: body size in bytes of a ``drip`` or ``huge`` fault.
+    :param interval: seconds between two bytes of a ``drip`` fault.
     :param phase: ``before`` (the request is not processed) or ``after`` (it is processed, then
         the response is replaced: a create "timed out after the server received it").
     """
@@ -48,18 +58,25 @@ class FaultRule:
     method: str | None = None
     path_regex: str | None = None
     status: int = 503
-    retry_after: float | None = None
+    retry_after: float | str | None = None
     probability: float = 1.0
     count: int | None = None
     latency: float = 0.0
     phase: str = "before"
     body: str | None = None
     content_type: str = "application/json"
+    location: str | None = None
+    size: int = 64
+    interval: float = 0.5
     _regex: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        if self.kind not in ("status", "drop", "latency", "body"):
-            raise ValueError("kind must be status, drop, latency or body")
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(FAULT_KINDS)}")
+        if self.kind == "redirect" and not (self.location and 300 <= int(self.status) < 400):
+            raise ValueError("a redirect fault needs a location and a 3xx status")
+        if self.kind in ("drip", "huge") and (int(self.size) < 1 or float(self.interval) < 0):
+            raise ValueError("size must be positive and interval not negative")
         if self.phase not in ("before", "after"):
             raise ValueError("phase must be before or after")
         self._regex = re.compile(self.path_regex) if self.path_regex else None

@@ -18,6 +18,7 @@ INCREMENTAL_ACTIONS = (
     "linkedin-extract-profile-viewers",
     "linkedin-extract-page-followers",
 )  # §2.9
+CALLBACK_REQUIRED = True  # §8 #2: the docs mark an async launch's callback required: 400 without one
 CALLBACK_ATTEMPTS = 3  # §8 #6
 MAX_REPLAYS = 3  # §2.10
 SCHEDULE_EXECUTION_MODE = "ASYNC"  # §8 #13

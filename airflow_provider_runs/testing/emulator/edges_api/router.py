@@ -135,7 +135,7 @@ class EdgesEmulator:
 
     def check_callback(self, body: dict[str, Any]) -> dict[str, Any] | None:
         cb = body.get("callback")
-        if cb is None:
+        if cb is None:  # §8 #2: documented as required; not enforced with edges_strict_callback=False
             if self.state.config.edges_strict_callback:
                 raise EdgesError(400, "BAD_PARAMETERS", "body must have required property 'callback'")
             return None
