@@ -36,17 +36,24 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 import requests  # noqa: E402
 from airflow.providers.common.compat.module_loading import import_string  # noqa: E402
-from airflow.providers.common.compat.sdk import AirflowException, TaskDeferred  # noqa: E402
+from airflow.providers.common.compat.sdk import AirflowFailException, TaskDeferred  # noqa: E402
 
+from airflow_provider_runs.links import RUN_ID_XCOM_KEY  # noqa: E402
+from airflow_provider_runs.operators.base import RunFailedError  # noqa: E402
 from airflow_provider_runs.testing.emulator import connection_env_for  # noqa: E402
+from airflow_provider_runs.testing.emulator.connections import DEFAULT_KEYS  # noqa: E402
 from airflow_provider_runs.testing.emulator.server import (  # noqa: E402
     start_emulator_process,
     stop_emulator_process,
 )
+from soak.hostile import TrapServer, hostile_rules  # noqa: E402
 
-from support import FakeStateStore, FakeTI  # noqa: E402
+from support import FakeStateStore, SiblingTI, XComTable  # noqa: E402
 
 SERVICES = ("inference_sh", "inferable", "edges")
+HOSTILE_CONNECTION_EXTRAS = {"total_timeout": 4, "max_retry_after": 3}
+"""What the soak's connections set: a drip-fed answer is cut after 4 s, an absurd Retry-After
+waits 3 s at most (the defaults, 300 s and 600 s, would only make the soak long)."""
 MAX_TRIES = 3
 """Like ``retries=2``: a try that fails for a reason other than the run's outcome is retried."""
 
@@ -75,7 +82,12 @@ def fault_rules(share: float = 0.20, drops: float = 0.05, latency: float = 2.0) 
 
 @dataclass
 class SoakTask:
-    """One task instance of the soak: its script, its tries and what became of it."""
+    """One task instance of the soak: its script, its tries and what became of it.
+
+    ``pair``: the task instance is map index 0 or 1 of a task whose two instances send the
+    identical request (same input, same tag), so only the claims tell their runs apart.
+    ``legacy``: Airflow 3.1's path, no task state store (a retry looks its run up).
+    """
 
     index: int
     service: str
@@ -83,6 +95,10 @@ class SoakTask:
     crash_first_try: bool
     duration: float
     run_id: str
+    xcoms: XComTable
+    pair: int | None = None
+    map_index: int = 0
+    legacy: bool = False
     store: FakeStateStore = field(default_factory=FakeStateStore)
     tries: int = 0
     crashes: int = 0
@@ -94,13 +110,27 @@ class SoakTask:
 
     @property
     def tag(self) -> str:
-        return f"{self.run_id}-{self.index}"
+        return f"{self.run_id}-p{self.pair}" if self.pair is not None else f"{self.run_id}-{self.index}"
 
-    def context(self) -> dict[str, Any]:
-        ti = FakeTI(
-            self.tries, map_index=self.index, dag_id="soak", run_id=self.run_id, task_id=f"task_{self.index}"
+    @property
+    def task_id(self) -> str:
+        return f"pair_{self.pair}" if self.pair is not None else f"task_{self.index}"
+
+    def context(self, new_try: bool) -> dict[str, Any]:
+        ti = SiblingTI(
+            self.xcoms,
+            self.tries,
+            map_index=self.map_index,
+            task_id=self.task_id,
+            dag_id="soak",
+            run_id=self.run_id,
+            new_try=new_try,
         )
-        return {"ti": ti, "task_state_store": self.store}
+        return {"ti": ti} if self.legacy else {"ti": ti, "task_state_store": self.store}
+
+    def final_run_id(self) -> str | None:
+        """The run id this task instance published last (its run)."""
+        return self.xcoms.rows.get((self.task_id, self.map_index, RUN_ID_XCOM_KEY))  # type: ignore[return-value]
 
 
 def build_operator(task: SoakTask, crash: bool) -> Any:
@@ -110,7 +140,7 @@ def build_operator(task: SoakTask, crash: bool) -> Any:
     from airflow_provider_runs.operators.inference_sh import InferenceShTaskOperator
 
     ok = task.expect == "success"
-    common = {"task_id": f"task_{task.index}", "deferrable": True, "poll_interval": 1.0, "timeout": 900}
+    common = {"task_id": task.task_id, "deferrable": True, "poll_interval": 1.0, "timeout": 900}
     if task.service == "inference_sh":
         scenario = {"outcome": "completed" if ok else "failed", "duration": task.duration}
         cls: type = InferenceShTaskOperator
@@ -133,7 +163,7 @@ def build_operator(task: SoakTask, crash: bool) -> Any:
         }
         cls = EdgesActionOperator
         inputs = [
-            {"linkedin_profile_url": f"https://www.linkedin.com/in/soak-{task.index}-{i}"} for i in range(2)
+            {"linkedin_profile_url": f"https://www.linkedin.com/in/soak-{task.tag}-{i}"} for i in range(2)
         ]
         parameters = {"_emulator": scenario}
         kwargs = {
@@ -168,10 +198,10 @@ def _finish(task: SoakTask, call: Any) -> None:
     except SimulatedCrash:
         task.trigger, task.crashes = None, task.crashes + 1
         return
-    except AirflowException as exc:  # the run's failure turned into task failure
+    except (RunFailedError, AirflowFailException) as exc:  # the run's outcome: the task fails
         task.outcome, task.error, task.trigger = "failed", f"{type(exc).__name__}: {exc}", None
         return
-    except Exception as exc:  # an infrastructure failure of this try: Airflow retries it
+    except Exception as exc:  # any other failure of this try (ReattachError...): Airflow retries it
         task.error, task.trigger = f"{type(exc).__name__}: {exc}", None
         if task.tries >= MAX_TRIES:
             task.outcome = "error"
@@ -184,7 +214,7 @@ def start_try(task: SoakTask) -> None:
     task.tries += 1
     crash = task.crash_first_try and task.tries == 1
     op = build_operator(task, crash=crash)
-    _finish(task, lambda: op.execute(task.context()))
+    _finish(task, lambda: op.execute(task.context(new_try=True)))
 
 
 def resume(task: SoakTask) -> None:
@@ -193,7 +223,7 @@ def resume(task: SoakTask) -> None:
     method, kwargs = task.resume
     op = build_operator(task, crash=False)
     event, task.event = task.event, None
-    _finish(task, lambda: getattr(op, method)(task.context(), event=event, **kwargs))
+    _finish(task, lambda: getattr(op, method)(task.context(new_try=False), event=event, **kwargs))
 
 
 async def _run_triggers(tasks: list[SoakTask], stop_at_share: float | None) -> int:
@@ -228,6 +258,59 @@ async def _run_triggers(tasks: list[SoakTask], stop_at_share: float | None) -> i
     return sum(1 for t in tasks if t.event is not None)
 
 
+def make_tasks(
+    n: int, rng: random.Random, run_id: str, *, crash_share: float, pair_share: float, legacy_share: float
+) -> list[SoakTask]:
+    """``n`` scripted task instances; about ``pair_share`` of them in identical pairs (map
+    indexes 0 and 1 of one task, the same request), ``legacy_share`` on Airflow 3.1's path."""
+    xcoms = XComTable()
+    tasks: list[SoakTask] = []
+    pairs = 0
+    while len(tasks) < n:
+        i = len(tasks)
+        service = SERVICES[i % len(SERVICES)]
+        expect = "success" if rng.random() < 0.8 else "failed"
+        duration = rng.uniform(2.0, 10.0)
+        legacy = rng.random() < legacy_share
+        if len(tasks) + 2 <= n and rng.random() < pair_share / 2:
+            for map_index in (0, 1):  # one task's two instances: same service, script and input
+                tasks.append(
+                    SoakTask(
+                        index=len(tasks), service=service, expect=expect, duration=duration,
+                        crash_first_try=rng.random() < crash_share, run_id=run_id, xcoms=xcoms,
+                        pair=pairs, map_index=map_index, legacy=legacy,
+                    )
+                )  # fmt: skip
+            pairs += 1
+            continue
+        tasks.append(
+            SoakTask(
+                index=i, service=service, expect=expect, duration=duration,
+                crash_first_try=rng.random() < crash_share, run_id=run_id, xcoms=xcoms,
+                map_index=i, legacy=legacy,
+            )
+        )  # fmt: skip
+    return tasks
+
+
+def long_retry_after_rule(share: float) -> dict[str, Any]:
+    """429 with ``Retry-After: 600`` on reads of a single run: a retry's reattach read hit by it
+    must neither create a second run nor give up the first."""
+    return {
+        "kind": "status",
+        "status": 429,
+        "method": "GET",
+        "path_regex": r"^/(tasks/[^/]+(/status)?|clusters/[^/]+/runs/[^/]+|runs/[^/]+)$",
+        "retry_after": "600",
+        "probability": share,
+    }
+
+
+def describe(task: SoakTask) -> str:
+    """One task instance in a report line."""
+    return f"task {task.index} ({task.service}, {task.tries} tries, crashed first: {task.crash_first_try})"
+
+
 def allowed_runs(task: SoakTask) -> int:
     """Runs a task may create: one; two when its first try crashed and that run failed.
 
@@ -244,7 +327,8 @@ class SoakReport:
 
     tasks: int
     by_service: dict[str, int]
-    created_per_task: dict[int, int]
+    created_per_group: dict[str, int]
+    """Runs created per group of identical requests (a task instance, or an identical pair)."""
     duplicates: int
     duplicated: list[str]
     new_runs_after_failure: int
@@ -260,10 +344,25 @@ class SoakReport:
     requests_per_run: float
     faults_injected: dict[str, int]
     wall_seconds: float
+    wrong: list[str] = field(default_factory=list)
+    """The task instances behind ``lost`` and ``wrong_outcomes`` (the first 20)."""
+    identical_pairs: int = 0
+    tasks_on_3_1_path: int = 0
+    runs_shared: int = 0
+    """Task instances that ended on a run another task instance also ended on (adopted)."""
+    requests_at_foreign_host: int = 0
+    keys_leaked: int = 0
 
     def ok(self) -> bool:
-        """Exactly one run per task, nothing lost, no wrong outcome."""
-        return self.duplicates == 0 and self.lost == 0 and self.wrong_outcomes == 0 and not self.errors
+        """Exactly one run per task, nothing lost, no wrong outcome, nothing sent elsewhere."""
+        return (
+            self.duplicates == 0
+            and self.lost == 0
+            and self.wrong_outcomes == 0
+            and not self.errors
+            and self.runs_shared == 0
+            and self.requests_at_foreign_host == 0
+        )
 
 
 def run_soak(
@@ -277,26 +376,55 @@ def run_soak(
     latency: float = 2.0,
     crash_share: float = 0.05,
     restart_at_share: float = 0.5,
+    hostile_share: float = 0.02,
+    pair_share: float = 0.2,
+    legacy_share: float = 0.3,
+    reattach_429_share: float = 0.05,
 ) -> SoakReport:
     """Run ``n`` soak tasks against the emulator at ``base_url`` and return the report."""
+    with TrapServer() as trap:
+        report = _run_soak(
+            base_url, n, trap, seed=seed, threads=threads, fault_share=fault_share, drop_share=drop_share,
+            latency=latency, crash_share=crash_share, restart_at_share=restart_at_share,
+            hostile_share=hostile_share, pair_share=pair_share, legacy_share=legacy_share,
+            reattach_429_share=reattach_429_share,
+        )  # fmt: skip
+    report.requests_at_foreign_host = len(trap.requests)
+    report.keys_leaked = trap.leaked_keys(list(DEFAULT_KEYS.values()))
+    return report
+
+
+def _run_soak(
+    base_url: str,
+    n: int,
+    trap: TrapServer,
+    *,
+    seed: int,
+    threads: int,
+    fault_share: float,
+    drop_share: float,
+    latency: float,
+    crash_share: float,
+    restart_at_share: float,
+    hostile_share: float,
+    pair_share: float,
+    legacy_share: float,
+    reattach_429_share: float,
+) -> SoakReport:
     started = time.monotonic()
-    os.environ.update(connection_env_for(base_url))
+    os.environ.update(connection_env_for(base_url, extras=HOSTILE_CONNECTION_EXTRAS))
     rng = random.Random(seed)
     control = requests.Session()
     control.post(f"{base_url}/_emulator/reset", timeout=30).raise_for_status()
     run_id = f"soak{seed}x{int(time.time())}"
-    tasks = [
-        SoakTask(
-            index=i,
-            service=SERVICES[i % len(SERVICES)],
-            expect="success" if rng.random() < 0.8 else "failed",
-            crash_first_try=rng.random() < crash_share,
-            duration=rng.uniform(2.0, 10.0),
-            run_id=run_id,
-        )
-        for i in range(n)
-    ]
+    tasks = make_tasks(
+        n, rng, run_id, crash_share=crash_share, pair_share=pair_share, legacy_share=legacy_share
+    )
     rules = fault_rules(fault_share, drop_share, latency)
+    if hostile_share:
+        rules = hostile_rules(trap.url, hostile_share) + rules
+    if reattach_429_share:  # reads of a run (the reattach read among them) refused for 600 s
+        rules.insert(0, long_retry_after_rule(reattach_429_share))
     control.post(f"{base_url}/_emulator/faults", json=rules, timeout=30).raise_for_status()
 
     restarts = events_before_restart = 0
@@ -322,19 +450,28 @@ def run_soak(
     created = control.get(f"{base_url}/_emulator/created", timeout=60).json()
     counters = control.get(f"{base_url}/_emulator/counters", timeout=60).json()
     per_tag = Counter(tag for tags in created.values() for tag in tags)
-    created_per_task = {t.index: per_tag.get(t.tag, 0) for t in tasks}
+    groups: dict[str, list[SoakTask]] = {}
+    for t in tasks:
+        groups.setdefault(t.tag, []).append(t)
+    created_per_group = {tag: per_tag.get(tag, 0) for tag in groups}
+    allowed = {tag: sum(allowed_runs(t) for t in members) for tag, members in groups.items()}
+    final_runs = Counter(t.final_run_id() for t in tasks if t.final_run_id())
     return SoakReport(
         tasks=n,
         by_service=dict(Counter(t.service for t in tasks)),
-        created_per_task=created_per_task,
-        duplicates=sum(max(0, created_per_task[t.index] - allowed_runs(t)) for t in tasks),
+        created_per_group=created_per_group,
+        duplicates=sum(max(0, created_per_group[tag] - allowed[tag]) for tag in groups),
         duplicated=[
-            f"task {t.index} ({t.service}, {t.tries} tries, crashed first: {t.crash_first_try})"
-            for t in tasks
-            if created_per_task[t.index] > allowed_runs(t)
+            f"{tag}: {created_per_group[tag]} runs for " + ", ".join(describe(t) for t in members)
+            for tag, members in groups.items()
+            if created_per_group[tag] > allowed[tag]
         ],
-        new_runs_after_failure=sum(1 for t in tasks if created_per_task[t.index] == 2 == allowed_runs(t)),
-        lost=sum(1 for t in tasks if t.outcome is None or created_per_task[t.index] == 0),
+        new_runs_after_failure=sum(
+            max(0, min(created_per_group[tag], allowed[tag]) - len(members))
+            for tag, members in groups.items()
+        ),
+        lost=sum(1 for t in tasks if t.outcome is None)
+        + sum(max(0, len(members) - created_per_group[tag]) for tag, members in groups.items()),
         wrong_outcomes=sum(1 for t in tasks if t.outcome is not None and t.outcome != t.expect),
         errors=[f"task {t.index} ({t.service}): {t.error}" for t in tasks if t.outcome == "error"][:20],
         crashed_first_tries=sum(1 for t in tasks if t.crash_first_try),
@@ -346,6 +483,15 @@ def run_soak(
         requests_per_run=round(counters["requests_total"] / max(n, 1), 2),
         faults_injected={k: int(v) for k, v in counters["faults_injected"].items()},
         wall_seconds=round(time.monotonic() - started, 1),
+        wrong=[
+            f"{describe(t)} group {t.tag} ({created_per_group[t.tag]} created, 3.1 path: {t.legacy}): "
+            f"expected {t.expect}, got {t.outcome}: {t.error}"
+            for t in tasks
+            if t.outcome != t.expect or created_per_group[t.tag] < len(groups[t.tag])
+        ][:20],
+        identical_pairs=sum(1 for members in groups.values() if len(members) == 2),
+        tasks_on_3_1_path=sum(1 for t in tasks if t.legacy),
+        runs_shared=sum(1 for t in tasks if t.final_run_id() and final_runs[t.final_run_id()] > 1),
     )
 
 
@@ -363,8 +509,8 @@ def main(argv: list[str] | None = None) -> int:
         report = run_soak(url, args.runs)
     finally:
         stop_emulator_process(proc)
-    figures = {k: v for k, v in report.__dict__.items() if k != "created_per_task"}
-    figures["created_per_task_histogram"] = dict(Counter(report.created_per_task.values()))
+    figures = {k: v for k, v in report.__dict__.items() if k != "created_per_group"}
+    figures["created_per_group_histogram"] = dict(Counter(report.created_per_group.values()))
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(figures, indent=2))
     width = max(len(k) for k in figures)
