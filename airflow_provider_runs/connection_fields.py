@@ -19,6 +19,34 @@ RUN_URL_FIELD: dict[str, Any] = {
 HIDDEN_FIELDS = ["schema", "port", "login", "extra"]
 """Standard connection fields none of the services use."""
 
+DEFAULT_REQUESTS_PER_MINUTE: dict[str, float] = {
+    # Edges meters every /v1/runs/* route together per workspace: Trial 30, Bronze 60, Silver and
+    # Gold 150, Platinum 300, Titanium 600 a minute (specs/edges.md 6.3). Silver/Gold: the plans
+    # that run batches at scale; a smaller plan's 429s halve the rate within seconds, whereas a
+    # default below the plan would never be corrected upwards.
+    "edges": 150.0,
+    # inference.sh documents get-task 1000/min (what polls spend) and run-task 100/min (creates,
+    # one per task; a 429 there is honoured through its Retry-After) (specs/inference_sh.md 8.3).
+    "inference_sh": 1000.0,
+    # Inferable documents no rate limit and sends no rate-limit headers (specs/inferable.md 7).
+    "inferable": 0.0,
+}
+"""The ``requests_per_minute`` of a connection that sets none (0: no limit)."""
+
+
+def requests_per_minute_field(conn_type: str) -> dict[str, Any]:
+    """The request-budget field of a connection type's form."""
+    default = DEFAULT_REQUESTS_PER_MINUTE[conn_type]
+    shown = f"{default:g} a minute" if default else "no limit"
+    return {
+        "label": "Requests per minute",
+        "schema": {"type": ["number", "null"], "minimum": 0},
+        "description": "This connection's request budget in each Airflow process that polls "
+        "(triggerer, worker): the plan's budget divided by the number of such processes; 429s "
+        f"slow it down further. 0: no limit. Empty: {shown}.",
+    }
+
+
 CONNECTION_TYPES: dict[str, dict[str, Any]] = {
     "inference_sh": {
         "hook-class-name": "airflow_provider_runs.hooks.inference_sh.InferenceShHook",
@@ -31,6 +59,7 @@ CONNECTION_TYPES: dict[str, dict[str, Any]] = {
                 "legacy (9 = completed) or current (10 = completed). Status names always win.",
             },
             "run_url_template": RUN_URL_FIELD,
+            "requests_per_minute": requests_per_minute_field("inference_sh"),
         },
         "ui-field-behaviour": {
             "hidden-fields": HIDDEN_FIELDS,
@@ -48,6 +77,7 @@ CONNECTION_TYPES: dict[str, dict[str, Any]] = {
                 "description": "The Inferable cluster the API key belongs to.",
             },
             "run_url_template": RUN_URL_FIELD,
+            "requests_per_minute": requests_per_minute_field("inferable"),
         },
         "ui-field-behaviour": {
             "hidden-fields": HIDDEN_FIELDS,
@@ -75,6 +105,7 @@ CONNECTION_TYPES: dict[str, dict[str, Any]] = {
                 "description": "HTTPS URL that receives a final callback for async runs.",
             },
             "run_url_template": RUN_URL_FIELD,
+            "requests_per_minute": requests_per_minute_field("edges"),
         },
         "ui-field-behaviour": {
             "hidden-fields": HIDDEN_FIELDS,

@@ -9,3 +9,45 @@ _home = tempfile.mkdtemp(prefix="runs-airflow-home-")
 os.environ.setdefault("AIRFLOW_HOME", _home)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
+
+
+import pytest  # noqa: E402
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "service_budgets: keep the services' default requests_per_minute (tests of the budget)"
+    )
+
+
+_SERVICE_DEFAULTS: dict[str, float] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def unmetered_by_default():
+    """Connections without ``requests_per_minute`` are unmetered in tests, from the first fixture
+    on (module fixtures build hooks too): the suites written before the request budget keep their
+    timing. Tests of the budget set ``requests_per_minute`` or use the ``service_budgets`` marker."""
+    from airflow_provider_runs.connection_fields import DEFAULT_REQUESTS_PER_MINUTE
+
+    _SERVICE_DEFAULTS.update(DEFAULT_REQUESTS_PER_MINUTE)
+    mp = pytest.MonkeyPatch()
+    for service in DEFAULT_REQUESTS_PER_MINUTE:
+        mp.setitem(DEFAULT_REQUESTS_PER_MINUTE, service, 0.0)
+    yield
+    mp.undo()
+
+
+@pytest.fixture(autouse=True)
+def fresh_request_budgets(request, monkeypatch):
+    """Every test starts with fresh per-connection request budgets (a 429's pause or a halved rate
+    must not leak into the next test); ``service_budgets`` tests get the services' real defaults."""
+    from airflow_provider_runs.connection_fields import DEFAULT_REQUESTS_PER_MINUTE
+    from airflow_provider_runs.core.limiter import reset_limiters
+
+    reset_limiters()
+    if request.node.get_closest_marker("service_budgets") is not None:
+        for service, rpm in _SERVICE_DEFAULTS.items():
+            monkeypatch.setitem(DEFAULT_REQUESTS_PER_MINUTE, service, rpm)
+    yield
+    reset_limiters()

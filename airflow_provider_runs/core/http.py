@@ -8,10 +8,16 @@
 - No cookie is ever stored or sent (the async session is shared by every connection).
 - Bodies are read in chunks and capped (``max_response_bytes``); small streamed request bodies
   are sent with a ``Content-Length``, only big ones chunked.
+- Every attempt first takes a token from the connection's request budget (a
+  :class:`~airflow_provider_runs.core.limiter.RequestLimiter`, one per connection in this process,
+  shared by both flavours) within the request's deadline, and reports the response's status and
+  headers to it (429s slow it down; ``Retry-After`` and an exhausted ``X-RateLimit-Remaining``
+  pause it).
 - Idempotent requests are retried on 429, 5xx, timeouts and resets with exponential backoff,
-  full jitter and ``Retry-After`` (tenacity). Non-idempotent writes are retried only when the
-  request provably never reached the service (connection refused) or was refused with 429;
-  any other failure becomes :class:`AmbiguousWriteError` so the caller can look the resource
+  full jitter and ``Retry-After`` (tenacity); with a limiter, 429s are retried once its pause
+  allows and do not spend the attempt budget (bounded by time instead). Non-idempotent writes are
+  retried only when the request provably never reached the service (connection refused) or was
+  refused with 429; any other failure becomes :class:`AmbiguousWriteError` so the caller can look the resource
   up before writing again.
 - Errors carry service, method, path, status code and the remote message; every text passes
   through a :class:`Redactor` so that the API key never appears.
@@ -55,6 +61,7 @@ from airflow_provider_runs.core.errors import (
     UntrustedUrlError,
     error_class_for_status,
 )
+from airflow_provider_runs.core.limiter import BudgetWaitError, RequestLimiter, WaitTooLong
 from airflow_provider_runs.core.redaction import Redactor
 from airflow_provider_runs.core.retry import DEFAULT_RETRY, RetryPolicy, parse_retry_after
 
@@ -249,6 +256,9 @@ class TransportConfig:
     :param max_response_bytes: the largest response body read into memory.
     :param max_retry_after: the longest ``Retry-After`` taken from the service, in seconds: a
         longer one (up to decades, or an HTTP date in 2100) is cut to this before anything waits.
+        Also the longest pause the limiter takes from a header.
+    :param limiter: the connection's request budget in this process (``None``: none); every
+        attempt takes a token from it first and reports its response to it.
     """
 
     service: str
@@ -262,6 +272,7 @@ class TransportConfig:
     total_timeout: float = DEFAULT_TOTAL_TIMEOUT
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_retry_after: float = DEFAULT_MAX_RETRY_AFTER
+    limiter: RequestLimiter | None = None
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
@@ -311,6 +322,29 @@ class TransportConfig:
         if remaining < total:
             return remaining, bound[1]
         return total, False
+
+    def limiter_wait_cap(self) -> float:
+        """The longest an attempt waits for the limiter: the retry policy's ``max_retry_after``
+        (the longest wait one call accepts), cut to the :func:`request_deadline` in force."""
+        cap = self.retry.max_retry_after
+        remaining = _deadline_remaining()
+        if remaining is not None and remaining < cap:
+            cap = max(0.0, remaining)
+        return cap
+
+    def budget_error(self, method: str, path: str, wait: float) -> RunsApiError:
+        """Build the error for a request the limiter cannot let out in time (nothing was sent)."""
+        rpm = self.limiter.requests_per_minute if self.limiter is not None else 0.0
+        budget = f"requests_per_minute={rpm:g}" if rpm else "no requests_per_minute"
+        return BudgetWaitError(
+            f"{self.service} API call not sent: the connection's request budget ({budget}; paused by "
+            f"the service or spent) has no room for it for {wait:.1f}s, beyond the wait's deadline "
+            "or the longest wait of one call",
+            service=self.service,
+            method=method,
+            path=_path_only(path),
+            retry_after=min(wait, self.max_retry_after),
+        )
 
     def __repr__(self) -> str:  # never show headers
         return f"TransportConfig(service={self.service!r}, base_url={self.base_url!r})"
@@ -479,8 +513,8 @@ def _deadline_remaining() -> float | None:
 
 
 def _should_retry(exc: BaseException, idempotent: bool, policy: RetryPolicy) -> bool:
-    if not isinstance(exc, RunsApiError) or not exc.retryable:
-        return False
+    if not isinstance(exc, RunsApiError) or not exc.retryable or isinstance(exc, BudgetWaitError):
+        return False  # the limiter already found no room before the deadline: no busy retry
     remaining = _deadline_remaining()
     if remaining is not None and remaining <= 0:
         return False
@@ -491,28 +525,76 @@ def _should_retry(exc: BaseException, idempotent: bool, policy: RetryPolicy) -> 
     return isinstance(exc, RateLimitedError | NotSentError)
 
 
-def _retrying_kwargs(policy: RetryPolicy, idempotent: bool, describe: str) -> dict[str, Any]:
+RATE_LIMITED_MAX_ATTEMPTS = 20
+"""With a limiter: the most 429s one call rides out (they do not spend ``max_attempts``; the retry
+policy's ``max_retry_after`` bounds their total time, and the call's deadline still applies)."""
+
+
+def _retrying_kwargs(
+    policy: RetryPolicy, idempotent: bool, describe: str, limited: bool = False
+) -> dict[str, Any]:
+    """tenacity settings of one call. ``limited``: the transport has a limiter, so a 429 is
+    backpressure: retried once the limiter lets the next attempt out (its pause honours the
+    ``Retry-After``; without one, a jittered backoff), not counted against ``max_attempts``."""
+    counts = {"limited": 0, "other": 0}
+    started = time.monotonic()
+
+    def should_retry(exc: BaseException) -> bool:
+        if limited and isinstance(exc, RateLimitedError):
+            counts["limited"] += 1
+        else:
+            counts["other"] += 1
+        return _should_retry(exc, idempotent, policy)
+
+    def stop(state: tenacity.RetryCallState) -> bool:
+        if not limited:
+            return state.attempt_number >= policy.max_attempts
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RateLimitedError):
+            return (
+                counts["limited"] >= RATE_LIMITED_MAX_ATTEMPTS
+                or time.monotonic() - started >= policy.max_retry_after
+            )
+        return counts["other"] >= policy.max_attempts
+
     def wait(state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        seconds = policy.backoff(state.attempt_number, getattr(exc, "retry_after", None))
+        retry_after = getattr(exc, "retry_after", None)
+        if limited and isinstance(exc, RateLimitedError):
+            # the limiter (paused by the Retry-After, slowed by the 429) spaces the next attempt;
+            # a backoff never outlasts the call's patience with 429s (max_retry_after)
+            seconds = 0.0 if retry_after is not None else policy.backoff(counts["limited"])
+            seconds = min(seconds, max(0.0, policy.max_retry_after - (time.monotonic() - started)))
+        else:
+            seconds = policy.backoff(counts["other"] if limited else state.attempt_number, retry_after)
         remaining = _deadline_remaining()
         return seconds if remaining is None else max(0.0, min(seconds, remaining))
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
+        if limited and isinstance(exc, RateLimitedError):
+            log.info(
+                "%s was rate-limited (%d in this call), retrying when the request budget allows "
+                "(backoff %.1fs): %s",
+                describe,
+                counts["limited"],
+                state.upcoming_sleep,
+                exc,
+            )
+            return
         log.warning(
             "%s failed (attempt %d of %d), retrying in %.1fs: %s",
             describe,
-            state.attempt_number,
+            counts["other"] if limited else state.attempt_number,
             policy.max_attempts,
             state.upcoming_sleep,
             exc,
         )
 
     return {
-        "stop": tenacity.stop_after_attempt(policy.max_attempts),
+        "stop": stop,
         "wait": wait,
-        "retry": tenacity.retry_if_exception(lambda e: _should_retry(e, idempotent, policy)),
+        "retry": tenacity.retry_if_exception(should_retry),
         "before_sleep": before_sleep,
         "reraise": True,
     }
@@ -569,7 +651,9 @@ class SyncTransport:
             if policy.max_attempts <= 1:
                 return call()
             describe = f"{method} {_path_only(path)}"
-            retrying = tenacity.Retrying(**_retrying_kwargs(policy, idem, describe))
+            retrying = tenacity.Retrying(
+                **_retrying_kwargs(policy, idem, describe, self.config.limiter is not None)
+            )
             return retrying(call)
         except RunsApiError as exc:
             raise _ambiguous(exc, idem) from exc.__cause__
@@ -578,6 +662,14 @@ class SyncTransport:
         cfg = self.config
         url = cfg.url(path)  # an off-origin URL raises here, before anything is sent
         budget, _ = cfg.budget(method, path, read_timeout)
+        limiter = cfg.limiter
+        if limiter is not None:
+            try:
+                waited = limiter.acquire(cfg.limiter_wait_cap())
+            except WaitTooLong as exc:
+                raise cfg.budget_error(method, path, exc.wait) from None
+            if waited:
+                budget, _ = cfg.budget(method, path, read_timeout)
         end = time.monotonic() + budget
         read_t = min(read_timeout or cfg.read_timeout, budget)
         try:
@@ -598,6 +690,8 @@ class SyncTransport:
             sent = not isinstance(exc, requests.exceptions.ConnectTimeout)
             raise cfg.network_error(method, path, exc, sent=sent) from None
         status = resp.status_code
+        if limiter is not None:
+            limiter.observe(status, resp.headers, cfg.max_retry_after)
         done = False
         try:
             if 300 <= status < 400:
@@ -775,7 +869,9 @@ class AsyncTransport:
             if policy.max_attempts <= 1:
                 return await self._once(method, path, params, json_body, headers, read_timeout)
             describe = f"{method} {_path_only(path)}"
-            retrying = tenacity.AsyncRetrying(**_retrying_kwargs(policy, idem, describe))
+            retrying = tenacity.AsyncRetrying(
+                **_retrying_kwargs(policy, idem, describe, self.config.limiter is not None)
+            )
             return await retrying(self._once, method, path, params, json_body, headers, read_timeout)
         except RunsApiError as exc:
             raise _ambiguous(exc, idem) from exc.__cause__
@@ -796,6 +892,16 @@ class AsyncTransport:
         cfg = self.config
         url = cfg.url(path)  # an off-origin URL raises here, before anything is sent
         budget, enforced = cfg.budget(method, path, read_timeout)
+        limiter = cfg.limiter
+        if limiter is not None:
+            cap = cfg.limiter_wait_cap()
+            try:
+                wait = limiter.reserve(cap)  # no coroutine, no timer when a token is there
+                if wait > 0.0:
+                    await limiter.await_turn(wait, cap)
+                    budget, enforced = cfg.budget(method, path, read_timeout)
+            except WaitTooLong as exc:
+                raise cfg.budget_error(method, path, exc.wait) from None
         session = await shared_session()
         try:
             async with session.request(
@@ -810,6 +916,8 @@ class AsyncTransport:
             ) as resp:
                 status = resp.status
                 resp_headers = resp.headers
+                if limiter is not None:
+                    limiter.observe(status, resp_headers, cfg.max_retry_after)
                 if 300 <= status < 400:
                     raise cfg.redirect_error(method, path, status, resp_headers.get("Location"))
                 raw = await _read_async(resp, cfg, method, path, truncate=status >= 400)

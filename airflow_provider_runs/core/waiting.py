@@ -8,12 +8,13 @@ and apply the deadline identically.
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_runs.core.errors import RunsApiError, retry_cannot_fix
+from airflow_provider_runs.core.errors import RateLimitedError, RunsApiError, retry_cannot_fix
 from airflow_provider_runs.core.retry import RetryPolicy
 from airflow_provider_runs.core.states import RunState, RunStatus
 from airflow_provider_runs.core.timers import sane_seconds
@@ -29,6 +30,8 @@ MIN_SLEEP = 0.01
 MAX_RETRY_AFTER_WAIT = 600.0
 """The longest a server's ``Retry-After`` holds a wait between two polls (seconds; longer demands,
 up to decades, are cut to this, and every sleep is also cut to the deadline)."""
+RATE_LIMITED_MAX_BACKOFF = 60.0
+"""The longest wait after a 429 without ``Retry-After`` (or the poll interval, when longer)."""
 
 
 def stop_names(stop_on_states: Iterable[RunState | str]) -> frozenset[str]:
@@ -55,7 +58,11 @@ class RunWaiter:
     :param run_id: the remote run's id.
     :param poll_interval: seconds between polls.
     :param deadline: absolute UNIX time of the deadline, or ``None``.
-    :param max_consecutive_failures: transient failures in a row before giving up.
+    :param max_consecutive_failures: transient failures (5xx, timeouts, resets) in a row before
+        giving up. Rate-limit answers (429, or the connection's request budget having no room)
+        are backpressure: they never count, and the next poll waits for the ``Retry-After``, else
+        an exponential backoff with jitter (from the poll interval up to
+        :data:`RATE_LIMITED_MAX_BACKOFF`); only the deadline ends such a wait.
     :param stop_on_states: non-terminal states (``RunState`` names) or raw service statuses that
         also end the wait.
     :param run_url: the run's URL, carried in events.
@@ -82,6 +89,8 @@ class RunWaiter:
         self.run_url = run_url
         self.log = log or logging.getLogger(__name__)
         self.failures = 0
+        self.rate_limited = 0
+        """Rate-limit answers in a row (never ends the wait)."""
         self.last: RunStatus | None = None
         self._warned_unknown = False
         self._backoff = RetryPolicy(
@@ -118,6 +127,7 @@ class RunWaiter:
     def on_status(self, status: RunStatus) -> Step:
         """Report a successful poll."""
         self.failures = 0
+        self.rate_limited = 0
         self.last = status
         if ends_wait(status, self.stop_on):
             return Step(event=self.event(EVENT_STATUS, f"Run {self.run_id} is {status.state.value}"))
@@ -143,6 +153,8 @@ class RunWaiter:
         if not exc.retryable:
             message = f"Polling run {self.run_id} failed: {exc}"
             return Step(event=self.event(EVENT_ERROR, message, retryable=not retry_cannot_fix(exc)))
+        if isinstance(exc, RateLimitedError):
+            return self._on_rate_limited(exc)
         self.failures += 1
         if self.failures >= self.max_consecutive_failures:
             message = f"Polling run {self.run_id} failed {self.failures} times in a row; last error: {exc}"
@@ -152,6 +164,26 @@ class RunWaiter:
             "Polling run %s failed (%d in a row), next try in %.1fs: %s",
             self.run_id,
             self.failures,
+            delay,
+            exc,
+        )
+        return Step(sleep=self._clip(delay))
+
+    def _on_rate_limited(self, exc: RateLimitedError) -> Step:
+        """Backpressure: neither counted as a failure nor resetting the count of failures."""
+        self.rate_limited += 1
+        if exc.retry_after is not None:
+            delay = min(exc.retry_after, self._backoff.max_retry_after)
+        else:  # Edges sends no Retry-After: exponential backoff with "equal" jitter
+            cap = max(RATE_LIMITED_MAX_BACKOFF, self.poll_interval)
+            ceiling = min(cap, self.poll_interval * 2 ** min(self.rate_limited, 30))
+            delay = random.uniform(ceiling / 2, ceiling)
+        delay = max(delay, self.poll_interval / 10)
+        log = self.log.warning if self.rate_limited == 1 else self.log.info
+        log(
+            "Polling run %s was rate-limited (%d in a row; not a failure), next poll in %.1fs: %s",
+            self.run_id,
+            self.rate_limited,
             delay,
             exc,
         )

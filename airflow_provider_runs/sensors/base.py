@@ -9,7 +9,7 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue, conf
 
-from airflow_provider_runs.core.errors import RunsApiError
+from airflow_provider_runs.core.errors import RateLimitedError, RunsApiError
 from airflow_provider_runs.core.waiting import ends_wait, stop_names
 from airflow_provider_runs.links import RunLink
 from airflow_provider_runs.operators.base import (
@@ -37,7 +37,8 @@ class BaseRunSensor(RunWaitMixin, WaitArgumentsMixin, BaseSensorOperator):
     :param deferrable: wait in the triggerer; defaults to ``[operators] default_deferrable``.
     :param poll_interval: seconds between polls (the sensor's ``poke_interval``).
     :param timeout: the longest time to wait in seconds (the sensor's ``timeout``).
-    :param max_consecutive_failures: transient polling failures in a row before failing.
+    :param max_consecutive_failures: transient polling failures in a row before failing
+        (5xx, timeouts, resets; a 429 is backpressure and never counts).
     """
 
     operator_extra_links = (RunLink(),)
@@ -90,11 +91,17 @@ class BaseRunSensor(RunWaitMixin, WaitArgumentsMixin, BaseSensorOperator):
         )
 
     def poke(self, context: Any) -> bool | PokeReturnValue:
-        """One status poll; transient errors count toward ``max_consecutive_failures``."""
+        """One status poll; transient errors count toward ``max_consecutive_failures``, a 429
+        (or the connection's request budget having no room) does not: the poke is simply not done."""
         run_id = self._check_run_id()
         try:
             status = self.hook.get_status(run_id)
         except RunsApiError as exc:
+            if isinstance(exc, RateLimitedError):
+                self.log.info(
+                    "Polling run %s was rate-limited (not a failure); next poke later: %s", run_id, exc
+                )
+                return False
             if not exc.retryable:
                 error = RunFailedNoRetryError if non_retryable(exc) is not None else RunFailedError
                 raise error(f"Polling run {run_id} failed: {exc}") from None

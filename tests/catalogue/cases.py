@@ -1007,7 +1007,12 @@ def normalize(message: str) -> str:
 
 
 def run_case(case: Case, server: Any) -> tuple[str, str]:
-    """Run a case; return ``(error type name, normalized message)`` (raises if nothing failed)."""
+    """Run a case; return ``(error type name, normalized message)`` (raises if nothing failed).
+
+    Each case starts with fresh request budgets: a case's 429 pauses its connection's budget."""
+    from airflow_provider_runs.core.limiter import reset_limiters
+
+    reset_limiters()
     try:
         case.run(server)
     except BaseException as exc:  # the point is to see what the user sees

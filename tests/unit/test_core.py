@@ -134,7 +134,8 @@ class TestWaiter:
     def test_transient_errors_up_to_cap(self):
         waiter = self.make()
         assert waiter.on_error(TransientError("x")).event is None
-        assert waiter.on_error(RateLimitedError("x", retry_after=2)).sleep == 2
+        assert waiter.on_error(RateLimitedError("x", retry_after=2)).sleep == 2  # backpressure: not counted
+        assert waiter.on_error(TransientError("y", retry_after=2)).sleep == 2
         step = waiter.on_error(TransientError("last"))
         assert step.event["event"] == EVENT_ERROR and "3 times in a row" in step.event["message"]
 

@@ -10,9 +10,9 @@ import pytest
 from airflow_provider_runs.get_provider_info import get_provider_info
 
 CONNECTION_FIELDS = {
-    "inference_sh": {"status_numbering", "run_url_template"},
-    "inferable": {"cluster_id", "run_url_template"},
-    "edges": {"identity_mode", "identity_ids", "callback_url", "run_url_template"},
+    "inference_sh": {"status_numbering", "run_url_template", "requests_per_minute"},
+    "inferable": {"cluster_id", "run_url_template", "requests_per_minute"},
+    "edges": {"identity_mode", "identity_ids", "callback_url", "run_url_template", "requests_per_minute"},
 }
 
 
@@ -93,3 +93,21 @@ def test_every_hook_has_its_own_31_form_methods():
         assert "get_connection_form_widgets" in hook.__dict__ and "get_ui_field_behaviour" in hook.__dict__
         behaviour = hook.get_ui_field_behaviour()
         assert behaviour["hidden_fields"] and behaviour["relabeling"]["password"]
+
+
+def test_requests_per_minute_field_names_each_services_default():
+    fields = {c["connection-type"]: c["conn-fields"] for c in get_provider_info()["connection-types"]}
+    defaults = {"edges": "150 a minute", "inference_sh": "1000 a minute", "inferable": "no limit"}
+    for conn_type, shown in defaults.items():
+        field = fields[conn_type]["requests_per_minute"]
+        assert field["label"] == "Requests per minute"
+        assert field["schema"] == {"type": ["number", "null"], "minimum": 0}
+        assert f"Empty: {shown}." in field["description"]
+
+
+def test_requests_per_minute_in_the_airflow_31_form():
+    pytest.importorskip("wtforms")
+    from airflow_provider_runs.hooks.edges import EdgesHook
+
+    widgets = EdgesHook.get_connection_form_widgets()
+    assert "requests_per_minute" in widgets
