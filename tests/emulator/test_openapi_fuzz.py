@@ -18,6 +18,7 @@ from schemathesis.checks import not_a_server_error  # noqa: E402
 from schemathesis.config import SchemathesisConfig  # noqa: E402
 
 from airflow_provider_runs.testing.emulator.app import create_app  # noqa: E402
+from airflow_provider_runs.testing.emulator.config import EmulatorConfig  # noqa: E402
 from airflow_provider_runs.testing.emulator.connections import DEFAULT_KEYS  # noqa: E402
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
@@ -27,7 +28,8 @@ HEADERS = {
     "/edges": {"X-API-Key": DEFAULT_KEYS["edges"]},
 }
 
-APP = create_app()
+# Unmetered: a 429 past the budget would cut the fuzz short of the validation it is here to hit.
+APP = create_app(EmulatorConfig(edges_rate_limit_tier="unlimited", inference_sh_rate_limit_tier="unlimited"))
 config = SchemathesisConfig()
 config.projects.default.generation.update(modes=["positive", "negative"])
 schema = schemathesis.openapi.from_asgi("/_emulator/openapi.json", APP, config=config)

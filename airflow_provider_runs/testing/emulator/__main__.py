@@ -10,9 +10,11 @@ import uvicorn
 
 from airflow_provider_runs.testing.emulator.app import create_app
 from airflow_provider_runs.testing.emulator.config import EmulatorConfig
+from airflow_provider_runs.testing.emulator.ratelimit import EDGES_TIERS, INFERENCE_SH_TIERS
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse(argv: list[str] | None = None) -> tuple[argparse.Namespace, EmulatorConfig]:
+    """The command line's options and the emulator settings they give."""
     parser = argparse.ArgumentParser(prog="python -m airflow_provider_runs.testing.emulator")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
@@ -24,6 +26,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--task-duration", type=float, default=1.0)
     parser.add_argument("--inferable-step-seconds", type=float, default=0.2, help="each agent step")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--edges-tier",
+        choices=list(EDGES_TIERS),
+        default="titanium",
+        help="Edges plan tier whose per-minute budgets are metered (spec §6.3)",
+    )
+    parser.add_argument(
+        "--edges-runs-per-minute", type=int, default=None, help="override the tier's /runs/* budget"
+    )
+    parser.add_argument(
+        "--inference-sh-limits",
+        choices=list(INFERENCE_SH_TIERS),
+        default="documented",
+        help="inference.sh rate limits: the documented ones (spec §8.3) or none",
+    )
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers (state is per worker)")
     args = parser.parse_args(argv)
     config = EmulatorConfig(
@@ -34,9 +51,17 @@ def main(argv: list[str] | None = None) -> int:
         default_task_duration=args.task_duration,
         inferable_step_seconds=args.inferable_step_seconds,
         seed=args.seed,
+        edges_rate_limit_tier=args.edges_tier,
+        edges_rate_limit_per_minute=args.edges_runs_per_minute,
+        inference_sh_rate_limit_tier=args.inference_sh_limits,
     )
     if args.keys:
         config.inference_sh_api_keys = args.keys
+    return args, config
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, config = parse(argv)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))

@@ -38,7 +38,15 @@ class EmulatorConfig:
         accepts one without, as the vendor's SDK examples assume.
     :param edges_launch_status_code: status code of async/schedule launches (200 or 201).
     :param edges_input_seconds: emulator seconds an async run spends per input.
-    :param edges_rate_limit_per_minute: answer 429 past this many Edges requests a minute.
+    :param edges_rate_limit_tier: the Edges plan tier whose per-workspace budgets are metered
+        (spec §6.3; per API key): ``trial``, ``bronze``, ``silver``, ``gold``, ``platinum``,
+        ``diamond``, ``titanium`` (default: the highest documented, 600 ``/runs/*`` requests and
+        1 200 live actions a minute) or ``unlimited``. See :mod:`.ratelimit`.
+    :param edges_rate_limit_per_minute: overrides the tier's ``/runs/*`` budget (requests a minute).
+    :param inference_sh_rate_limit_tier: ``documented`` (default: spec §8.3, run task 100/min, get
+        task 1000/min, upload 50/min per key) or ``unlimited``.
+    :param inference_sh_rate_limits: per-bucket overrides (``run``, ``get``, ``upload``; ``None``
+        is unlimited).
     """
 
     inference_sh_api_keys: list[str] = field(default_factory=lambda: ["inf_test_key"])
@@ -63,4 +71,7 @@ class EmulatorConfig:
     edges_strict_callback: bool = CALLBACK_REQUIRED
     edges_launch_status_code: int = 200
     edges_input_seconds: float = 0.001
+    edges_rate_limit_tier: str = "titanium"
     edges_rate_limit_per_minute: int | None = None
+    inference_sh_rate_limit_tier: str = "documented"
+    inference_sh_rate_limits: dict[str, int | None] | None = None

@@ -1,4 +1,4 @@
-"""The ``/_emulator`` control API: reset, counters, faults, scenarios, clock, webhooks.
+"""The ``/_emulator`` control API: reset, counters, faults, limits, scenarios, clock, webhooks.
 
 Counters (``GET /_emulator/counters``)::
 
@@ -6,6 +6,18 @@ Counters (``GET /_emulator/counters``)::
                       "tasks_created": 3, "cancels": 1, "webhooks_sent": 2, ...},
      "inferable": {...}, "edges": {...}, "requests_total": 40,
      "faults_injected": {"429": 2, "500": 0, "503": 1, "drop": 1, "latency": 0}}
+
+``metered`` counts the requests that went through a rate-limit budget and ``rate_limited`` those
+refused with a metering 429 (refused share = ``rate_limited / metered``); injected fault 429s are
+in ``faults_injected``.
+
+Rate limits (``GET``/``POST /_emulator/limits``; :mod:`.ratelimit`)::
+
+    {"edges": {"tier": "silver"}}              # trial ... titanium, unlimited
+    {"edges": {"requests_per_minute": 150}}    # the /runs/* budget; also live_requests_per_minute
+    {"inference_sh": {"run": 5, "get": null}}  # or {"tier": "documented" | "unlimited"}
+
+``POST /_emulator/reset`` restores the configured limits and empties every window.
 
 Fault rules (``POST /_emulator/faults`` with a list): see
 :class:`~airflow_provider_runs.testing.emulator.state.FaultRule`.
@@ -32,6 +44,7 @@ def build_control_router(state: EmulatorState, services: dict[str, Any]) -> APIR
             service.reset()
         state.faults.clear()
         state.reset_counters()
+        state.limits.restore()
         state.webhook_deliveries.clear()
         state.webhook_sink.clear()
         return {"reset": True}
@@ -75,6 +88,27 @@ def build_control_router(state: EmulatorState, services: dict[str, Any]) -> APIR
     async def clear_faults() -> dict[str, Any]:
         state.faults.clear()
         return {"faults": 0}
+
+    @router.get("/limits")
+    async def get_limits() -> dict[str, Any]:
+        return state.limits.describe()
+
+    @router.post("/limits")
+    async def set_limits(request: Request) -> JSONResponse:
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse({"detail": "body must be JSON"}, status_code=400)
+        if not isinstance(body, dict):
+            return JSONResponse({"detail": "body must be an object of services"}, status_code=400)
+        previous = (dict(state.limits.tiers), {k: dict(v) for k, v in state.limits.limits.items()})
+        try:
+            for service, settings in body.items():
+                state.limits.configure(service, settings)
+        except ValueError as exc:
+            state.limits.tiers, state.limits.limits = previous
+            return JSONResponse({"detail": str(exc)}, status_code=400)
+        return JSONResponse(state.limits.describe())
 
     @router.post("/clock/advance")
     async def advance(request: Request) -> dict[str, Any]:

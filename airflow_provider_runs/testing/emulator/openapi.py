@@ -125,6 +125,39 @@ EDGES_LIST = _query(
     status={"type": "array", "items": {"type": "string"}},
     sort={"type": "array", "items": {"type": "string"}},
 )
+STRINGS = {"type": "array", "items": {"type": "string"}}
+EDGES_LIST_RUNS = _query(
+    limit={"type": "integer", "minimum": 1, "maximum": 100},
+    offset={"type": "integer", "minimum": 0},
+    status=STRINGS,
+    sort=STRINGS,
+    uid=STRINGS,
+    **{"uid[]": STRINGS, "status[]": STRINGS},
+    action_name=STRINGS,
+    execution_mode={"type": "array", "items": {"enum": ["LIVE", "ASYNC"]}},
+    user_uid=STRINGS,
+)
+INFERENCE_SH_FILTER = {
+    "type": "object",
+    "required": ["field", "operator", "value"],
+    "properties": {
+        "field": {"enum": ["id", "status", "app", "app_id", "session_id", "function"]},
+        "operator": {"enum": ["eq", "in", "not_in", "like"]},
+        "value": {},
+    },
+    "examples": [{"field": "id", "operator": "in", "value": ["task_1", "task_2"]}],
+}
+INFERENCE_SH_LIST = {
+    "type": "object",
+    "properties": {
+        "limit": {"type": "integer", "minimum": -1, "maximum": 10_000},
+        "cursor": {"type": "string"},
+        "direction": {"type": "string"},
+        "filters": {"type": "array", "items": INFERENCE_SH_FILTER},
+        "sort": {"type": "array", "items": {"type": "object"}},
+        "search": {"type": "object"},
+    },
+}
 SLUG = [{"name": "slug", "in": "path", "required": True, "schema": {"enum": ["linkedin-extract-people"]}}]
 CLUSTER = [{"name": "cluster", "in": "path", "required": True, "schema": {"enum": [DEFAULT_CLUSTER]}}]
 
@@ -136,18 +169,15 @@ def openapi_document() -> dict[str, Any]:
         "/inference-sh/apps/run": {
             "post": _op("inference.sh: run a task (SDK route)", body=INFERENCE_SH_RUN)
         },
-        "/inference-sh/tasks/list": {
-            "post": _op(
-                "inference.sh: list tasks",
-                body={
-                    "type": "object",
-                    "properties": {
-                        "limit": {"type": "integer"},
-                        "cursor": {"type": "string"},
-                        "direction": {"type": "string"},
-                        "filters": {"type": "array", "items": {"type": "object"}},
-                    },
-                },
+        "/inference-sh/tasks/list": {"post": _op("inference.sh: list tasks", body=INFERENCE_SH_LIST)},
+        "/inference-sh/tasks": {
+            "get": _op(
+                "inference.sh: list tasks (query form; filters, sort and search JSON-encoded)",
+                parameters=_query(
+                    limit={"type": "integer"},
+                    cursor={"type": "string"},
+                    filters={"type": "string", "examples": ['[{"field":"id","operator":"eq","value":"x"}]']},
+                ),
             )
         },
         "/inference-sh/tasks/{task_id}": {
@@ -198,7 +228,8 @@ def openapi_document() -> dict[str, Any]:
         "/edges/v1/actions/{slug}/run/schedule": {
             "post": _op("Edges: schedule", parameters=SLUG, body=EDGES_SCHEDULE)
         },
-        "/edges/v1/runs": {"get": _op("Edges: list runs", parameters=EDGES_LIST)},
+        "/edges/v1/runs": {"get": _op("Edges: list runs", parameters=EDGES_LIST_RUNS)},
+        "/edges/v1/runs/{uid}/status": {"get": _op("Edges: run status", parameters=_path("uid"))},
         "/edges/v1/runs/{uid}": {"get": _op("Edges: get a run", parameters=_path("uid"))},
         "/edges/v1/runs/{uid}/outputs": {
             "get": _op(

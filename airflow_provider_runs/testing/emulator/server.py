@@ -51,6 +51,10 @@ class ControlClient:
         """Remove every fault rule."""
         self._call("DELETE", "/faults")
 
+    def set_limits(self, limits: dict[str, Any]) -> dict[str, Any]:
+        """Change the rate limits, e.g. ``{"edges": {"tier": "trial"}}`` (see :mod:`.ratelimit`)."""
+        return self._call("POST", "/limits", limits)
+
     def advance(self, seconds: float) -> None:
         """Move the emulator clock forward."""
         self._call("POST", "/clock/advance", {"seconds": seconds})

@@ -10,6 +10,7 @@ from typing import Any
 
 from airflow_provider_runs.testing.emulator.clock import Clock
 from airflow_provider_runs.testing.emulator.config import EmulatorConfig
+from airflow_provider_runs.testing.emulator.ratelimit import RateLimiter
 
 SERVICE_PREFIXES = {"/inference-sh": "inference_sh", "/inferable": "inferable", "/edges": "edges"}
 PREFIX_OF = {service: prefix for prefix, service in SERVICE_PREFIXES.items()}
@@ -112,6 +113,7 @@ class EmulatorState:
         self.config = config
         self.clock = Clock(config.time_scale)
         self.random = random.Random(config.seed)
+        self.limits = RateLimiter(config, self.clock)
         self.faults: list[FaultRule] = []
         self.reset_counters()
         self.webhook_deliveries: list[dict[str, Any]] = []
@@ -159,6 +161,8 @@ class EmulatorState:
                 "runs_created": counts.get("runs_created", 0),
                 "cancels": counts.get("cancels", 0),
                 "webhooks_sent": counts.get("webhooks_sent", 0),
+                "metered": counts.get("metered", 0),
+                "rate_limited": counts.get("rate_limited", 0),
                 **counts,
             }
         services["bench"] = dict(self.service_counts.get("bench", {}))

@@ -24,4 +24,9 @@ MAX_REPLAYS = 3  # §2.10
 SCHEDULE_EXECUTION_MODE = "ASYNC"  # §8 #13
 LIVE_PAGE_SIZE = 5  # results per live page of a list action
 LIVE_PAGES = 3  # pages a live list action has
-RETRY_AFTER_SECONDS = 1  # §8 #10: the emulator sends Retry-After with its 429s
+# §6.3: 429 responses document X-RateLimit-Type and X-RateLimit-Remaining; Retry-After is only in
+# vendor skill files, so the emulator's metering 429s send none (§8 #10's "emulator sends it" is
+# superseded; fault rules can still add one with ``retry_after``). Clients back off from 1 s.
+RETRY_AFTER_ON_RATE_LIMIT = False
+# §6.3 documents the X-RateLimit-Type header but not its values: the emulator names the budget.
+RATE_LIMIT_TYPES = {"runs": "runs", "live": "live"}

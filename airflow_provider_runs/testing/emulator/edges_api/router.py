@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from airflow_provider_runs.testing.emulator.edges_api import assumptions as A
 from airflow_provider_runs.testing.emulator.edges_api.actions import ACTIONS, Action
 from airflow_provider_runs.testing.emulator.edges_api.store import TERMINAL, Run, Schedule, new_uid
+from airflow_provider_runs.testing.emulator.ratelimit import Verdict
 from airflow_provider_runs.testing.emulator.state import EmulatorState, take_scenario
 
 PREFIX = "/edges/v1"
@@ -74,7 +75,6 @@ class EdgesEmulator:
         self.callbacks: list[dict[str, Any]] = []
         self.scenarios: list[dict[str, Any]] = []
         self._next_id = 1
-        self._minute: tuple[int, int] = (0, 0)
 
     def reset(self) -> None:
         self.runs.clear()
@@ -96,22 +96,41 @@ class EdgesEmulator:
         return (when - self.state.clock._start_wall).total_seconds()
 
     # -- auth and limits ----------------------------------------------------------------
-    def authorize(self, request: Request) -> None:
+    def authorize(self, request: Request) -> str:
+        """The request's API key; 401 without a valid one."""
         key = request.headers.get("x-api-key")
         if not key or key not in self.state.config.edges_api_keys:
             raise EdgesError(401, "UNAUTHORIZED", "Missing or invalid API key", "auth")
-        limit = self.state.config.edges_rate_limit_per_minute
-        if limit:
-            minute = int(self.now // 60)
-            count = self._minute[1] + 1 if self._minute[0] == minute else 1
-            self._minute = (minute, count)
-            if count > limit:
-                headers = {
-                    "Retry-After": str(A.RETRY_AFTER_SECONDS),
-                    "X-RateLimit-Type": "/v1/runs",
-                    "X-RateLimit-Remaining": "0",
-                }
-                raise EdgesError(429, "STATUS_429", "Rate limit reached", "server", headers=headers)
+        return key
+
+    def meter(self, request: Request, key: str) -> Verdict | None:
+        """Count the request against its key's budget (spec §6.3): every ``/runs`` route shares
+        one, live actions have their own; 429 ``STATUS_429`` past it, without ``Retry-After``."""
+        sub = request.url.path[len(PREFIX) :]
+        if sub == "/runs" or sub.startswith("/runs/"):
+            bucket = "runs"
+        elif sub.startswith("/actions/") and sub.endswith("/run/live"):
+            bucket = "live"
+        else:
+            return None  # async/schedule launches, schedules, identities, workspaces
+        verdict = self.state.limits.take("edges", bucket, key)
+        if verdict is None:
+            return None
+        self.state.count("edges", "metered")
+        if not verdict.allowed:
+            self.state.count("edges", "rate_limited")
+            self.state.count("edges", f"rate_limited_{bucket}")
+            headers = {"X-RateLimit-Type": A.RATE_LIMIT_TYPES[bucket], "X-RateLimit-Remaining": "0"}
+            if A.RETRY_AFTER_ON_RATE_LIMIT:
+                headers["Retry-After"] = str(self.state.limits.retry_after(verdict))
+            raise EdgesError(
+                429,
+                "STATUS_429",
+                f"Rate limit reached: {verdict.limit} requests per minute ({A.RATE_LIMIT_TYPES[bucket]})",
+                "server",
+                headers=headers,
+            )
+        return verdict
 
     # -- launching ------------------------------------------------------------------------
     def action(self, slug: str) -> Action:
@@ -523,11 +542,15 @@ def build_router(state: EmulatorState) -> tuple[APIRouter, EdgesEmulator]:
 
     def handler(func):
         async def endpoint(request: Request) -> Response:
+            verdict = None
             try:
-                emu.authorize(request)
-                return await func(request)
+                verdict = emu.meter(request, emu.authorize(request))
+                response = await func(request)
             except EdgesError as err:
-                return err.response()
+                response = err.response()
+            if verdict is not None:
+                response.headers["X-RateLimit-Remaining"] = str(verdict.remaining)
+            return response
 
         endpoint.__name__ = func.__name__
         return endpoint

@@ -42,6 +42,9 @@ APP_REF = re.compile(
 URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
 OUTCOMES = ("completed", "failed", "cancelled", "rejected", "stuck")
 FILTER_OPERATORS = ("eq", "in", "not_in", "like")
+LIST_CAP = 10_000  # §3.5: ``limit`` -1 = everything matching, capped at 10 000
+RATE_BUCKETS = {"run": "run", "get_task": "get", "get_status": "get", "upload": "upload"}
+"""Handler name -> rate-limit bucket (spec §8.3: run task, get task, upload file)."""
 
 
 class ApiError(Exception):
@@ -416,11 +419,12 @@ def build_router(state: EmulatorState) -> tuple[APIRouter, InferenceShEmulator]:
     emu = InferenceShEmulator(state)
     router = APIRouter(prefix=PREFIX)
 
-    def authorize(request: Request) -> None:
+    def authorize(request: Request) -> str:
         header = request.headers.get("authorization", "")
         scheme, _, key = header.partition(" ")
         if scheme.lower() != "bearer" or key.strip() not in state.config.inference_sh_api_keys:
             raise ApiError(401, "unauthorized", "missing or invalid API key")
+        return key.strip()
 
     async def json_body(request: Request, required: bool = True) -> Any:
         raw = await request.body()
@@ -434,12 +438,29 @@ def build_router(state: EmulatorState) -> tuple[APIRouter, InferenceShEmulator]:
             raise ApiError(400, "invalid_request", "request body is not valid JSON") from None
 
     def handler(func):
+        bucket = RATE_BUCKETS.get(func.__name__)
+
         async def endpoint(request: Request) -> Response:
+            verdict = None
             try:
-                authorize(request)
-                return await func(request)
+                key = authorize(request)
+                verdict = state.limits.take("inference_sh", bucket, key) if bucket else None
+                if verdict is not None:
+                    state.count("inference_sh", "metered")
+                if verdict is not None and not verdict.allowed:
+                    state.count("inference_sh", "rate_limited")
+                    state.count("inference_sh", f"rate_limited_{bucket}")
+                    detail = f"rate limit exceeded: {verdict.limit} {bucket} requests per minute"
+                    response = fail(request, state, ApiError(429, "rate_limited", detail))
+                    response.headers["Retry-After"] = str(state.limits.retry_after(verdict))
+                else:
+                    response = await func(request)
             except ApiError as err:
-                return fail(request, state, err)
+                response = fail(request, state, err)
+            if verdict is not None:
+                response.headers["X-RateLimit-Remaining"] = str(verdict.remaining)
+                response.headers["X-RateLimit-Reset"] = str(state.limits.reset_epoch(verdict))
+            return response
 
         endpoint.__name__ = func.__name__
         return endpoint
@@ -732,15 +753,30 @@ def _list(emu: InferenceShEmulator, body: dict[str, Any]) -> dict[str, Any]:
     limit = body.get("limit", 10)
     if isinstance(limit, bool) or not isinstance(limit, int) or (limit < 1 and limit != -1):
         raise ApiError(400, "invalid_request", "limit must be a positive integer or -1")
-    items = [t for t in emu.tasks.values() if not t.deleted]
+    if limit > LIST_CAP:
+        raise ApiError(400, "invalid_request", f"limit must be at most {LIST_CAP} (or -1)")
+    filters = body.get("filters") or []
+    if not isinstance(filters, list):
+        raise ApiError(400, "invalid_filter", "filters must be an array")
+    for flt in filters:
+        _check_filter(flt)
+    by_id = next((f for f in filters if f.get("field") == "id" and f.get("operator") in ("eq", "in")), None)
+    if by_id is not None:  # a batched status read: look the ids up instead of scanning every task
+        wanted = by_id["value"] if isinstance(by_id["value"], list) else [by_id["value"]]
+        items = [t for i in dict.fromkeys(map(str, wanted)) if (t := emu.tasks.get(i)) and not t.deleted]
+        emu.state.count("inference_sh", "ids_listed", len(wanted))
+    else:
+        items = [t for t in emu.tasks.values() if not t.deleted]
     now = emu.now
-    for flt in body.get("filters") or []:
+    for flt in filters:
         items = [t for t in items if _matches(emu, t, flt, now)]
     search = body.get("search")
     if search:
         term = str(search.get("term", "")).lower() if isinstance(search, dict) else ""
         items = [t for t in items if term in json.dumps(t.input).lower() or term in t.id.lower()]
     sorts = body.get("sort") or [{"field": "created_at", "dir": "desc"}]
+    if not isinstance(sorts, list):
+        raise ApiError(400, "invalid_request", "sort must be an array of {field, dir}")
     for spec in reversed(sorts):
         if not isinstance(spec, dict) or spec.get("field") not in (
             "created_at",
@@ -759,7 +795,7 @@ def _list(emu: InferenceShEmulator, body: dict[str, Any]) -> dict[str, Any]:
         )
     total = len(items)
     if limit == -1:
-        page = items[:10_000]
+        page = items[:LIST_CAP]
         return _page(emu, page, None, None, total, len(page))
     offset = _decode_cursor(body.get("cursor"))
     page = items[offset : offset + limit]
@@ -794,12 +830,29 @@ def _decode_cursor(cursor: Any) -> int:
         raise ApiError(400, "invalid_request", "invalid cursor") from None
 
 
-def _matches(emu: InferenceShEmulator, task: Task, flt: Any, now: float) -> bool:
-    if not isinstance(flt, dict) or "field" not in flt:
+FILTER_FIELDS = ("status", "app_id", "app", "id", "session_id", "function")
+
+
+def _check_filter(flt: Any) -> None:
+    """400 ``invalid_filter`` unless ``flt`` is ``{field, operator, value}`` the list can apply."""
+    if not isinstance(flt, dict) or not isinstance(flt.get("field"), str):
         raise ApiError(400, "invalid_filter", "filters must be objects with field, operator, value")
     field, op, value = flt["field"], flt.get("operator", "eq"), flt.get("value")
-    if op not in FILTER_OPERATORS:
+    if not isinstance(op, str) or op not in FILTER_OPERATORS:
         raise ApiError(400, "invalid_filter", f"unknown operator {op!r}")
+    if field not in FILTER_FIELDS:
+        raise ApiError(400, "invalid_filter", f"cannot filter on {field!r}")
+    if op in ("in", "not_in") and not isinstance(value, list):
+        raise ApiError(400, "invalid_filter", f"{op} needs an array value")
+    if field == "status":
+        if op == "like":
+            raise ApiError(400, "invalid_filter", "status supports eq, in, not_in")
+        for v in value if isinstance(value, list) else [value]:
+            _status_name(v)
+
+
+def _matches(emu: InferenceShEmulator, task: Task, flt: Any, now: float) -> bool:
+    field, op, value = flt["field"], flt.get("operator", "eq"), flt.get("value")
     if field == "status":
         actual = task.status_at(now)[0]
         values = value if isinstance(value, list) else [value]
@@ -816,14 +869,12 @@ def _matches(emu: InferenceShEmulator, task: Task, flt: Any, now: float) -> bool
         "session_id": task.session_id,
         "function": task.function,
     }.get(field)
-    if actual is None and field not in ("session_id",):
-        raise ApiError(400, "invalid_filter", f"cannot filter on {field!r}")
     if op == "eq":
         return actual == value
     if op == "in":
-        return actual in (value or [])
+        return actual in value
     if op == "not_in":
-        return actual not in (value or [])
+        return actual not in value
     pattern = re.escape(str(value)).replace("%", ".*").replace("_", ".")
     return re.fullmatch(pattern.replace("\\%", ".*"), str(actual or "")) is not None
 
@@ -835,5 +886,5 @@ def _status_name(value: Any) -> str:
         return value
     try:
         return NAMES_BY_CURRENT[int(value)]
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, TypeError):
         raise ApiError(400, "invalid_filter", f"unknown status {value!r}") from None
