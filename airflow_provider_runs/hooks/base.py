@@ -8,7 +8,7 @@ and :meth:`RunsHook.run_url`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar
@@ -17,7 +17,11 @@ from urllib.parse import quote
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
-from airflow_provider_runs.connection_fields import legacy_field_behaviour, legacy_form_widgets
+from airflow_provider_runs.connection_fields import (
+    DEFAULT_REQUESTS_PER_MINUTE,
+    legacy_field_behaviour,
+    legacy_form_widgets,
+)
 from airflow_provider_runs.core.errors import RunsApiError
 from airflow_provider_runs.core.http import (
     ApiRequest,
@@ -27,6 +31,7 @@ from airflow_provider_runs.core.http import (
     TransportConfig,
     default_error_parser,
 )
+from airflow_provider_runs.core.limiter import limiter_for
 from airflow_provider_runs.core.redaction import Redactor
 from airflow_provider_runs.core.retry import DEFAULT_RETRY, RetryPolicy
 from airflow_provider_runs.core.states import RunStatus
@@ -81,6 +86,8 @@ class RunsHook(BaseHook):
     :param retry: the retry policy for idempotent calls (and writes that provably did not land).
     :param connect_timeout: seconds to establish a connection.
     :param read_timeout: seconds to wait for response data.
+    :param requests_per_minute: this connection's request budget in this process (0: no limit);
+        default: the connection's extra ``requests_per_minute``, else the service's default.
     """
 
     service: ClassVar[str]
@@ -89,6 +96,10 @@ class RunsHook(BaseHook):
     """The public API base URL used when the connection has no host."""
     supports_cancel: ClassVar[bool] = False
     """Whether the service can cancel a run."""
+    batch_size: ClassVar[int] = 0
+    """The most runs one :meth:`abatch_status` call reads in one request (counted by
+    :meth:`batch_cost`); 0: the service has no batch status read. An instance may set it to 0
+    when the service turns out not to support the batch read."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Give every service hook its own Airflow 3.1 connection-form methods.
@@ -111,9 +122,11 @@ class RunsHook(BaseHook):
         read_timeout: float = 60.0,
         total_timeout: float | None = None,
         max_response_bytes: int | None = None,
+        requests_per_minute: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.requests_per_minute = requests_per_minute
         self.conn_id = conn_id or self.default_conn_name
         self.retry = retry
         self.connect_timeout = connect_timeout
@@ -187,7 +200,9 @@ class RunsHook(BaseHook):
 
         ``total_timeout`` and ``max_response_bytes`` come from the hook's arguments, else from the
         connection's extras of the same names, else the transport's defaults; ``max_retry_after``
-        (the longest ``Retry-After`` obeyed, seconds) from the connection's extras.
+        (the longest ``Retry-After`` obeyed, seconds) from the connection's extras. The request
+        budget (:func:`~airflow_provider_runs.core.limiter.limiter_for`, one per connection in this
+        process) runs at :meth:`requests_per_minute_setting`.
         """
         limits: dict[str, Any] = {}
         for name, kind, given in (
@@ -213,8 +228,31 @@ class RunsHook(BaseHook):
             read_timeout=self.read_timeout,
             retry=self.retry,
             error_parser=self.error_parser,
+            limiter=limiter_for(
+                self.service, settings.base_url, settings.api_key, self.requests_per_minute_setting(settings)
+            ),
             **limits,
         )
+
+    def requests_per_minute_setting(self, settings: ServiceSettings) -> float:
+        """The request budget a minute: the hook's argument, else the connection's extra
+        ``requests_per_minute``, else the service's default (0: no limit). Anything but a finite
+        number >= 0 (or empty) is a ``ValueError`` naming the field."""
+        value = self.requests_per_minute
+        if value is None:
+            value = settings.extras.get("requests_per_minute")
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return DEFAULT_REQUESTS_PER_MINUTE.get(getattr(self, "conn_type", ""), 0.0)
+        try:
+            number = float(value) if not isinstance(value, bool) else float("nan")
+        except (TypeError, ValueError):
+            number = float("nan")
+        if not (0 <= number < float("inf")):
+            raise ValueError(
+                f"Connection {self.conn_id!r}: requests_per_minute must be a number >= 0 (0: no limit; "
+                f"empty: the service's default); got {value!r}"
+            )
+        return number
 
     @cached_property
     def transport(self) -> SyncTransport:
@@ -259,6 +297,19 @@ class RunsHook(BaseHook):
     async def aget_status(self, run_id: str) -> RunStatus:
         """Poll the run's status (async)."""
         raise NotImplementedError
+
+    def batch_cost(self, run_id: str) -> int:
+        """How much of a batch (:attr:`batch_size`) the run takes (a run group: one per member)."""
+        return 1
+
+    async def abatch_status(self, run_ids: Sequence[str]) -> dict[str, RunStatus]:
+        """The statuses of several runs read with as few requests as the service allows.
+
+        Each status is what :meth:`aget_status` would return for that run. A run the answer does
+        not cover (missing from it, or one whose full status needs its own read) is simply absent:
+        the caller reads it with :meth:`aget_status`. Errors of the batch request are raised.
+        """
+        return {}
 
     def cancel_run(self, run_id: str) -> None:
         """Cancel the run (blocking); a no-op where the service cannot cancel."""

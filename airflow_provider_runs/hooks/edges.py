@@ -17,11 +17,16 @@ from functools import partial
 from typing import Any
 from urllib.parse import quote
 
-from airflow_provider_runs.core.errors import RunsApiError
+from airflow_provider_runs.core.errors import BadRequestError, RunsApiError
 from airflow_provider_runs.core.http import ApiRequest, StreamedJson
 from airflow_provider_runs.core.states import RunState, RunStatus
 from airflow_provider_runs.hooks.base import RunsHook, ServiceSettings, json_object, path_segment
-from airflow_provider_runs.validation import InvalidArgumentError, check_json, parse_datetime
+from airflow_provider_runs.validation import (
+    InvalidArgumentError,
+    check_json,
+    check_path_segment,
+    parse_datetime,
+)
 
 _obj = partial(json_object, service="edges", label="Edges")
 _uid = partial(path_segment, what="run_uid")
@@ -596,6 +601,14 @@ class EdgesHook(RunsHook):
             body.get("status"), last_error=body.get("last_error"), postponed_until=body.get("postponed_until")
         )
 
+    def _complete_status(self, body: Mapping[str, Any]) -> RunStatus | None:
+        """The status of a status or run object; ``None`` when the state needs the run's
+        ``last_error`` (:data:`NEEDS_DETAILS`) and the object does not carry it."""
+        status = self._status_from(body)
+        if status.state in NEEDS_DETAILS and "last_error" not in body:
+            return None
+        return status
+
     def get_status(self, run_id: str) -> RunStatus:
         """Poll the light status; read the full run for ``last_error`` when it needs attention.
 
@@ -604,22 +617,69 @@ class EdgesHook(RunsHook):
         """
         if GROUP_SEPARATOR in run_id:
             return combine_statuses([(uid, self.get_status(uid)) for uid in split_group(run_id)])
-        light = self.get_run_status(run_id)
-        status = self._status_from(light)
-        if status.state in NEEDS_DETAILS and "last_error" not in light:
-            status = self._status_from(self.get_run(run_id))
-        return status
+        status = self._complete_status(self.get_run_status(run_id))
+        return status if status is not None else self._status_from(self.get_run(run_id))
 
     async def aget_status(self, run_id: str) -> RunStatus:
         """Async :meth:`get_status`."""
         if GROUP_SEPARATOR in run_id:
             return combine_statuses([(uid, await self.aget_status(uid)) for uid in split_group(run_id)])
-        light = await self.aget_run_status(run_id)
-        status = self._status_from(light)
-        if status.state in NEEDS_DETAILS and "last_error" not in light:
+        status = self._complete_status(await self.aget_run_status(run_id))
+        if status is None:
             full = _obj((await self.asend(ApiRequest("GET", f"/runs/{_uid(run_id)}"))).body)
             status = self._status_from(full)
         return status
+
+    batch_size = ASSUMPTIONS["list_limit_max"]
+    """Run uids per ``GET /runs`` (its ``limit`` is at most 100, spec §2.4)."""
+
+    def batch_cost(self, run_id: str) -> int:
+        """A run group takes one place per member run."""
+        return max(1, len(split_group(run_id)))
+
+    async def abatch_status(self, run_ids: Sequence[str]) -> dict[str, RunStatus]:
+        """Statuses of many runs from ``GET /runs?uid=<a>&uid=<b>...&limit=<n>``, 100 uids a request.
+
+        The ``uid`` filter is sent as a repeated plain key, as every array filter of this hook
+        (spec §1 "Array query params"; §2.4 writes the OpenAPI array name ``uid[]``). The list
+        answers full run objects, so each maps as :meth:`aget_status` maps a run (``last_error``
+        included); a run group is answered when all its members are, combined as
+        :meth:`aget_status` does. A run missing from the answer, an object without the
+        ``last_error`` its state needs, or an id that is not a valid uid is left out (its own
+        read decides). A 400 answer (the filter refused) turns batching off for this hook
+        instance (:attr:`batch_size` becomes 0): every run is then read on its own.
+        """
+        members: dict[str, list[str]] = {}
+        for run_id in dict.fromkeys(run_ids):
+            try:
+                uids = [check_path_segment(uid, "run_uid") for uid in split_group(run_id)]
+            except ValueError:
+                continue
+            if uids:
+                members[run_id] = uids
+        wanted = list(dict.fromkeys(uid for uids in members.values() for uid in uids))
+        found: dict[str, Mapping[str, Any]] = {}
+        size = ASSUMPTIONS["list_limit_max"]
+        for start in range(0, len(wanted), size):
+            page = wanted[start : start + size]
+            params = self.run_list_params({"uid": page}, None, len(page), 0)
+            try:
+                body = (await self.asend(ApiRequest("GET", "/runs", params=params))).body
+            except BadRequestError as exc:  # the filter refused (e.g. a server wanting ``uid[]``)
+                self.batch_size = 0
+                self.log.warning("Edges refused to list runs by uid (%s); polling each run on its own.", exc)
+                break
+            for item in body if isinstance(body, list) else ():
+                if isinstance(item, dict) and item.get("uid") in page:
+                    found[item["uid"]] = item
+        statuses: dict[str, RunStatus] = {}
+        for run_id, uids in members.items():
+            parts = [(uid, self._complete_status(found[uid]) if uid in found else None) for uid in uids]
+            if any(status is None for _, status in parts):
+                continue
+            complete = [(uid, status) for uid, status in parts if status is not None]
+            statuses[run_id] = combine_statuses(complete) if GROUP_SEPARATOR in run_id else complete[0][1]
+        return statuses
 
     def cancel_run(self, run_id: str) -> None:
         """Edges has no run-cancel endpoint: the run keeps going."""

@@ -36,6 +36,11 @@ RUN_STATES: dict[str, RunState] = {
 }
 """Inferable run statuses; ``paused`` becomes NEEDS_ACTION only with a pending approval."""
 
+LISTED_WAITING = frozenset({"pending", "running"})
+"""Run statuses a run listing answers for on its own (they need neither a result nor an approval)."""
+LIST_LIMIT_MAX = 50
+"""The largest ``limit`` of ``GET /clusters/{c}/runs`` (spec §2.3)."""
+
 RUN_ID_PATTERN = re.compile(r"^[0-9A-Za-z_.-]{4,128}$")
 PROPERTY_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 CONSUMER_KEY_HINT = (
@@ -363,6 +368,34 @@ class InferableHook(RunsHook):
         run = await self.aget_run(run_id)
         approval = await self.apending_approval(run_id) if run.get("status") == "paused" else None
         return interpret_status(run.get("status"), failure_reason=run.get("failureReason"), approval=approval)
+
+    batch_size = 1000
+    """Runs one :meth:`abatch_status` call takes: its one listing request answers for any number
+    of ids, but only for the cluster's newest 50 runs."""
+
+    async def abatch_status(self, run_ids: Sequence[str]) -> dict[str, RunStatus]:
+        """Statuses of the waiting runs found among the cluster's newest 50 (``GET
+        /clusters/{c}/runs?limit=50``, spec §2.3: no id filter, no paging).
+
+        A listed item carries the run's ``status`` (and ``failureReason`` where the server leaks
+        it) but not what a finished or paused run needs (the result, a pending approval), so only
+        runs listed as :data:`LISTED_WAITING` (``pending``, ``running``) are answered, mapped as
+        :meth:`aget_status` maps them; any other run is left out and read on its own, so the final
+        event carries the full run.
+        """
+        wanted = set(run_ids)
+        if not wanted:
+            return {}
+        settings = await self.asettings()
+        params = {"limit": LIST_LIMIT_MAX}
+        body = (await self.asend(ApiRequest("GET", self._p(settings, "/runs"), params=params))).body
+        statuses: dict[str, RunStatus] = {}
+        for item in body if isinstance(body, list) else ():
+            if isinstance(item, dict) and item.get("id") in wanted and item.get("status") in LISTED_WAITING:
+                statuses[item["id"]] = interpret_status(
+                    item["status"], failure_reason=item.get("failureReason")
+                )
+        return statuses
 
     def cancel_run(self, run_id: str) -> None:
         """Inferable cannot cancel runs: log where the run keeps going (never delete it)."""

@@ -5,6 +5,11 @@ hook's :meth:`~airflow_provider_runs.hooks.base.RunsHook.aget_status` does the m
 serialized kwargs are primitives only (no secret: the hook reads the key from the connection
 inside the triggerer), and the deadline is an absolute UNIX time, so a restarted or moved
 trigger keeps the original clock.
+
+Where the service can read many runs in one request (:attr:`RunsHook.batch_size`), the trigger's
+polls go through its process's shared :mod:`~airflow_provider_runs.triggers.poller` of the
+connection, which also owns the wait between polls; the deadline, the single event and the
+serialized form stay the trigger's.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from airflow_provider_runs.core.states import RunStatus
 from airflow_provider_runs.core.timers import coalesced_sleep
 from airflow_provider_runs.core.waiting import EVENT_ERROR, RunWaiter, Step
 from airflow_provider_runs.hooks.base import RunsHook
+from airflow_provider_runs.triggers.poller import PULL_FORWARD, StatusPoller, status_poller
 
 T = TypeVar("T")
 
@@ -95,6 +101,9 @@ class RunStatusTrigger(BaseTrigger):
         self.hook_params = dict(hook_params or {})
         self.run_url = run_url
         self._hook: RunsHook | None = None
+        self._hook_cls: type[RunsHook] | None = None
+        self._batched = False
+        """Whether the last poll went through a shared poller (which then owns the wait)."""
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Class path and primitive kwargs; never a secret."""
@@ -139,40 +148,65 @@ class RunStatusTrigger(BaseTrigger):
                 run_url=self.run_url,
                 log=self.log,
             )
+            delay = window = 0.0  # with a shared poller, the wait before the next poll is its job
             while True:
                 event = waiter.check_deadline()
                 if event is not None:
                     break
-                step = await self._poll(waiter)
+                step = await self._poll(waiter, delay, window)
+                delay = window = 0.0
                 if step is None:  # the poll was cut at the deadline: the check above ends it
                     continue
                 if step.event is not None:
                     event = step.event
                     break
-                await coalesced_sleep(step.sleep)
+                if self._batched:
+                    delay = step.sleep
+                    window = PULL_FORWARD * step.sleep if waiter.failures == 0 else 0.0
+                else:
+                    await coalesced_sleep(step.sleep)
         except Exception as exc:
             event = self._crash_event(waiter, exc)
         yield TriggerEvent(event)
 
-    async def _poll(self, waiter: RunWaiter) -> Step | None:
-        """One status poll, never outliving the deadline; ``None`` when the deadline cut it."""
+    async def _poll(self, waiter: RunWaiter, delay: float = 0.0, window: float = 0.0) -> Step | None:
+        """One status poll (after ``delay`` seconds when a shared poller sends it), never outliving
+        the deadline; ``None`` when the deadline cut it."""
         remaining = waiter.remaining()
         loop = asyncio.get_running_loop()
         cut_at = None if remaining is None else loop.time() + max(remaining, 0.0)
         try:
             if remaining is None:
-                status: RunStatus = await self.hook.aget_status(self.run_id)
+                status: RunStatus = await self._status(delay, window)
             else:
                 # Every request in the poll is cut at the deadline, and the poll as a whole too
                 # (reading the connection included); the transport then arms no timer of its own.
                 with request_deadline(waiter.deadline, enforced=True):
-                    status = await within(self.hook.aget_status(self.run_id), max(remaining, 0.0))
+                    status = await within(self._status(delay, window), max(remaining, 0.0))
         except Exception as exc:  # every failure becomes an event or a retry, never a crash
             cut = isinstance(exc, TimeoutError | asyncio.TimeoutError)
             if cut and cut_at is not None and loop.time() >= cut_at:
                 return None
             return waiter.on_error(exc)
         return waiter.on_status(status)
+
+    async def _status(self, delay: float, window: float) -> RunStatus:
+        """The run's status: from this process's shared poller of the connection when the service
+        has a batch read (the run's own read when the batch did not answer for it), else the run's
+        own read."""
+        poller = self._poller()
+        if poller is not None:
+            status = await poller.status(self.run_id, delay=delay, window=window)
+            if status is not None:
+                return status
+        return await self.hook.aget_status(self.run_id)
+
+    def _poller(self) -> StatusPoller | None:
+        if self._hook_cls is None:
+            self._hook_cls = load_hook_class(self.hook_class)
+        poller = status_poller(self._hook_cls, self.conn_id, self.hook_params)
+        self._batched = poller is not None
+        return poller
 
     def _crash_event(self, waiter: RunWaiter | None, exc: BaseException) -> dict[str, Any]:
         message = f"Waiting for run {self.run_id} failed: {type(exc).__name__}: {exc}"

@@ -15,6 +15,8 @@ from airflow_provider_runs.triggers.run_status import RunStatusTrigger, class_pa
 from support import TEST_KEY, first_event, roundtrip
 
 HOOK = class_path(InferenceShHook)
+POLLS = r"^/tasks/"
+"""The status reads: the shared poller's ``POST /tasks/list`` and a task's own ``GET``s."""
 
 
 def make_trigger(run_id, **kwargs):
@@ -80,9 +82,9 @@ def test_rides_out_429_503_and_resets(emulator):
     task_id = create({"text": "x", "_emulator": {"duration": 0.5}})
     emulator.control.add_faults(
         [
-            {"method": "GET", "kind": "status", "status": 429, "retry_after": 0, "count": 2},
-            {"method": "GET", "kind": "status", "status": 503, "count": 2},
-            {"method": "GET", "kind": "drop", "count": 2},
+            {"path_regex": POLLS, "kind": "status", "status": 429, "retry_after": 0, "count": 2},
+            {"path_regex": POLLS, "kind": "status", "status": 503, "count": 2},
+            {"path_regex": POLLS, "kind": "drop", "count": 2},
         ]
     )
     event = asyncio.run(first_event(make_trigger(task_id, max_consecutive_failures=10)))
@@ -93,7 +95,7 @@ def test_rides_out_429_503_and_resets(emulator):
 
 def test_consecutive_failure_cap_gives_clear_error(emulator):
     task_id = create({"text": "x", "_emulator": {"outcome": "stuck"}})
-    emulator.control.add_faults([{"method": "GET", "kind": "status", "status": 503, "count": 100}])
+    emulator.control.add_faults([{"path_regex": POLLS, "kind": "status", "status": 503, "count": 100}])
     event = asyncio.run(first_event(make_trigger(task_id, max_consecutive_failures=3)))
     assert event.payload["event"] == "error"
     assert "3 times in a row" in event.payload["message"] and "503" in event.payload["message"]
