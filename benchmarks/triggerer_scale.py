@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import EmulatorProcess, current_rss_kb, peak_rss_kb, percentile, print_table, write_results
 
 KEY = "inf_bench_key_0123456789"
-VARIANTS = ("floor", "provider", "peer")
+VARIANTS = ("floor", "provider", "provider_unbatched", "peer")
 
 
 # -- child: one variant in one process ---------------------------------------------------
@@ -42,14 +42,16 @@ async def _staggered(index: int, poll: float, n: int) -> None:
     await asyncio.sleep(poll * index / max(1, n))  # triggers start spread over one interval
 
 
-async def run_provider(ids, url, poll, events):
+async def run_provider(ids, url, poll, events, batched=True):
     from airflow_provider_runs.hooks.inference_sh import InferenceShHook
     from airflow_provider_runs.triggers.run_status import RunStatusTrigger, class_path
+
+    hook_class = InferenceShHook if batched else unbatched_hook()
 
     async def one(i, task_id):
         await _staggered(i, poll, len(ids))
         trigger = RunStatusTrigger(
-            hook_class=class_path(InferenceShHook),
+            hook_class=class_path(hook_class),
             conn_id="inference_sh_default",
             run_id=task_id,
             poll_interval=poll,
@@ -59,6 +61,22 @@ async def run_provider(ids, url, poll, events):
             break
 
     await asyncio.gather(*(one(i, t) for i, t in enumerate(ids)))
+
+
+def unbatched_hook() -> type:
+    """The inference.sh hook without its batched read: the single-run path (each trigger its own
+    GET), what every service without a batch read still takes."""
+    from airflow_provider_runs.hooks.inference_sh import InferenceShHook
+
+    if "UnbatchedInferenceShHook" not in globals():  # a module attribute: the trigger imports it by path
+        attrs = {"batch_size": 0, "__module__": __name__}
+        globals()["UnbatchedInferenceShHook"] = type("UnbatchedInferenceShHook", (InferenceShHook,), attrs)
+    return globals()["UnbatchedInferenceShHook"]
+
+
+async def run_provider_unbatched(ids, url, poll, events):
+    """The provider on the single-run path (no shared poller)."""
+    await run_provider(ids, url, poll, events, batched=False)
 
 
 async def run_floor(ids, url, poll, events, sleep=asyncio.sleep):
@@ -121,6 +139,7 @@ def child(args) -> None:
 
     runner = {
         "provider": run_provider,
+        "provider_unbatched": run_provider_unbatched,
         "floor": run_floor,
         "floor_coalesced": run_floor_coalesced,
         "peer": run_peer,
@@ -187,7 +206,9 @@ def polls_made(counters: dict, variant: str) -> int:
     requests = counters["inference_sh"]["requests"]
     if variant == "peer":
         return counters.get("bench", {}).get("status_polls", 0) or requests.get("bench", 0)
-    return requests.get("GET /tasks/{task_id}/status", 0)
+    # A batched read (``POST /tasks/list`` with an ``id in`` filter) polls each listed task once.
+    listed = counters["inference_sh"].get("ids_listed", 0) if variant.startswith("provider") else 0
+    return requests.get("GET /tasks/{task_id}/status", 0) + listed
 
 
 def median_runs(rows: list[dict], ns: list[int], variants: list[str]) -> list[dict]:
@@ -331,6 +352,8 @@ def main() -> None:
                 "provider_vs_floor": by["provider"][key] / by["floor"][key],
                 "provider_vs_floor_total": by["provider"]["cpu_per_poll_us"] / by["floor"]["cpu_per_poll_us"],
             }
+            if "provider_unbatched" in by:  # the single-run path, as before the shared poller
+                ratio["unbatched_vs_floor"] = by["provider_unbatched"][key] / by["floor"][key]
             if "floor_coalesced" in by:
                 ratio["provider_vs_floor_coalesced"] = by["provider"][key] / by["floor_coalesced"][key]
             if "peer" in by:
@@ -350,7 +373,8 @@ def main() -> None:
                "rss_per_wait_kb", "lag_p50_s", "lag_p99_s", "events", "emulator_cpu_share"]  # fmt: skip
     print_table(rows, columns)
     print()
-    print_table(ratios, ["n", "provider_vs_floor", "provider_vs_floor_total", "provider_vs_floor_coalesced",
+    print_table(ratios, ["n", "provider_vs_floor", "unbatched_vs_floor", "provider_vs_floor_total",
+                         "provider_vs_floor_coalesced",
                          "peer_vs_provider", "peer_vs_provider_total", "rounds_provider_vs_floor",
                          "rounds_peer_vs_provider"])  # fmt: skip
     print(f"\nresults: {path}")
