@@ -76,6 +76,7 @@ bench: venv-bench
 	$(VENVB)/bin/python benchmarks/triggerer_scale.py --repeat 3 --duration 25 --spread 5
 	$(VENVB)/bin/python benchmarks/sync_overhead.py
 	$(VENVB)/bin/python benchmarks/edges_batch.py
+	$(VENVB)/bin/python benchmarks/budget_scale.py
 
 clean:
 	rm -rf $(VENV) $(VENV31) $(VENVB) .pytest_cache .ruff_cache .hypothesis .demo .e2e .soak
