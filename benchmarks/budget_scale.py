@@ -270,7 +270,7 @@ def main() -> None:
             split = len(more) < 2 or more[1] == "split"  # "full": every process set to the whole budget
             budget = TIER_BUDGET.get(tier, 0)
             setting = budget / processes if split else budget
-            extra = {"requests_per_minute": setting} if service == "edges" else {}
+            extra = {"requests_per_minute": setting}  # inference.sh: unmetered here (0: no limit)
             host = emulator.url + ("/edges/v1" if service == "edges" else "/inference-sh")
             conn = {"conn_type": service, "host": host, "password": KEYS[service],
                     "extra": {**extra, "identity_mode": "managed"}}  # fmt: skip

@@ -204,6 +204,17 @@ class RequestLimiter:
             self._tat = tat + self._interval
             return wait
 
+    def next_slot_in(self) -> float:
+        """Seconds until a request could leave (``0``: now), without taking the slot. A batching
+        caller waits this long before choosing what to send, so that the request carries every
+        run that falls due meanwhile instead of leaving with the first few."""
+        now = self._clock()
+        with self._lock:
+            if self._interval == 0.0:
+                return max(0.0, self._paused_until - now)
+            tat = max(self._tat, now, self._paused_until + self._tolerance)
+            return max(0.0, tat - self._tolerance - now)
+
     def _pause_left(self) -> float:
         return self._paused_until - self._clock()
 

@@ -15,6 +15,9 @@ schedule:
   pull-forward window (after a successful poll: :data:`PULL_FORWARD` of the sleep, nearest due
   first), so that runs converge on shared poll instants: their next polls are then due together,
   and N runs polled every few seconds settle to about ``ceil(N / batch_size)`` requests a sweep;
+- when the connection's request budget has no slot free at a wake-up, the poller waits for the
+  slot **before** choosing the batch, so the request leaves with every run due by then instead of
+  a first few (on a tight budget, cohorts merge instead of queueing small batches);
 - each batch is one :meth:`RunsHook.abatch_status` call in its own task; a run it answers gets
   its status, a run it leaves out (or any run when the service has no batch read after all) gets
   ``None`` and the trigger reads it with its own ``aget_status``; an error of the batch request
@@ -200,6 +203,10 @@ class StatusPoller:
                 due.append(ask)
             elif ask.earliest <= now:
                 early.append(ask)
+        wait = self._budget_wait() if due else 0.0
+        if wait > EARLY_WAKE:  # the connection's budget has no slot yet: choose the batch then
+            self._arm(loop, now + wait)
+            return
         if due:
             due.sort(key=lambda a: a.due)
             size = int(getattr(self.hook, "batch_size", 0) or 0)
@@ -219,6 +226,18 @@ class StatusPoller:
                     task.add_done_callback(self._tasks.discard)
         if self._asks:
             self._arm(loop, min(ask.due for ask in self._asks))
+
+    def _budget_wait(self) -> float:
+        """Seconds until the connection's request budget lets a request out (``0`` without one,
+        or before the hook's first request built its transport)."""
+        transport = getattr(self.hook, "_async_transport", None)
+        limiter = getattr(getattr(transport, "config", None), "limiter", None)
+        if limiter is None:
+            return 0.0
+        try:
+            return sane_seconds(limiter.next_slot_in())
+        except Exception:  # a budget that cannot tell must not stop the polls
+            return 0.0
 
     async def _send(self, batch: _Batch) -> None:
         """One batch read; every ask of the batch gets an answer, whatever happens."""

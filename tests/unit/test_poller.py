@@ -236,3 +236,42 @@ def test_an_ask_is_answered_no_earlier_than_its_delay_minus_its_window(delay):
 
     waited = asyncio.run(scenario())
     assert delay - 0.01 <= waited < delay + 0.3  # alone: nothing pulls it forward (a tick at most)
+
+
+class FakeLimiter:
+    """A budget with its next slot ``free_at`` (loop time)."""
+
+    def __init__(self, free_at):
+        self.free_at = free_at
+
+    def next_slot_in(self):
+        return max(0.0, self.free_at - asyncio.get_running_loop().time())
+
+
+class FakeConfig:
+    def __init__(self, limiter):
+        self.limiter = limiter
+
+
+class FakeTransport:
+    def __init__(self, limiter):
+        self.config = FakeConfig(limiter)
+
+
+def test_a_batch_waits_for_the_budget_and_then_takes_every_run_due_by_then():
+    async def scenario():
+        hook = FakeHook()
+        loop = asyncio.get_running_loop()
+        hook._async_transport = FakeTransport(FakeLimiter(loop.time() + 1.0))
+        poller = StatusPoller(hook)
+
+        async def later(i):
+            await asyncio.sleep(0.1 * i)  # one run falls due every 0.1 s for 0.8 s
+            return await poller.status(f"r{i}")
+
+        results = await asyncio.gather(*(later(i) for i in range(9)))
+        return hook.calls, results
+
+    calls, results = asyncio.run(scenario())
+    assert all(r is not None for r in results)
+    assert len(calls) == 1 and len(calls[0][1]) == 9  # one request, not one per tick
