@@ -78,7 +78,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args.child, Path(args.workdir))))
         return
-    emulator = EmulatorProcess("--time-scale", "200")
+    emulator = EmulatorProcess("--time-scale", "200", "--edges-tier", "unlimited")  # cost, not metering
     rows = []
     try:
         env = {
@@ -88,7 +88,7 @@ def main() -> None:
                     "conn_type": "edges",
                     "host": emulator.url + "/edges/v1",
                     "password": KEY,
-                    "extra": {"identity_mode": "managed"},
+                    "extra": {"identity_mode": "managed", "requests_per_minute": 0},
                 }
             ),
         }

@@ -74,10 +74,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tasks", type=int, default=200)
     args = parser.parse_args()
-    emulator = EmulatorProcess("--inference-sh-key", KEY)
+    emulator = EmulatorProcess("--inference-sh-key", KEY, "--inference-sh-limits", "unlimited")
     try:
         os.environ["AIRFLOW_CONN_INFERENCE_SH_DEFAULT"] = json.dumps(
-            {"conn_type": "inference_sh", "host": emulator.url + "/inference-sh", "password": KEY}
+            {
+                "conn_type": "inference_sh",
+                "host": emulator.url + "/inference-sh",
+                "password": KEY,
+                "extra": {"requests_per_minute": 0},
+            }
         )
         provider_tasks(emulator.url, 5)  # warm imports and connections
         bare_tasks(emulator.url, 5)

@@ -275,13 +275,18 @@ def main() -> None:
     if args.cmd == "child":
         child(args)
         return
-    emulator = EmulatorProcess("--inference-sh-key", KEY)
+    emulator = EmulatorProcess("--inference-sh-key", KEY, "--inference-sh-limits", "unlimited")
     rows = []
     try:
         env = {
             **os.environ,
             "AIRFLOW_CONN_INFERENCE_SH_DEFAULT": json.dumps(
-                {"conn_type": "inference_sh", "host": emulator.url + "/inference-sh", "password": KEY}
+                {
+                    "conn_type": "inference_sh",
+                    "host": emulator.url + "/inference-sh",
+                    "password": KEY,
+                    "extra": {"requests_per_minute": 0},
+                }
             ),
             "AIRFLOW_CONN_BENCH_HTTP": json.dumps(
                 {

@@ -15,6 +15,7 @@ serialized form stay the trigger's.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
 
@@ -202,10 +203,16 @@ class RunStatusTrigger(BaseTrigger):
         return await self.hook.aget_status(self.run_id)
 
     def _poller(self) -> StatusPoller | None:
+        """This loop's poller of the connection, looked up once per loop (every poll asks)."""
+        loop = asyncio.get_running_loop()
+        cached = self.__dict__.get("_poller_of_loop")
+        if cached is not None and cached[0]() is loop:
+            return cached[1]
         if self._hook_cls is None:
             self._hook_cls = load_hook_class(self.hook_class)
         poller = status_poller(self._hook_cls, self.conn_id, self.hook_params)
         self._batched = poller is not None
+        self.__dict__["_poller_of_loop"] = (weakref.ref(loop), poller)
         return poller
 
     def _crash_event(self, waiter: RunWaiter | None, exc: BaseException) -> dict[str, Any]:
