@@ -19,6 +19,8 @@ import asyncio
 import math
 import weakref
 
+from airflow_provider_runs.core.retry import clamp_seconds
+
 MAX_TICK = 0.25
 """The longest tick in seconds: the most a coalesced sleep adds to the asked duration."""
 TICK_FRACTION = 8
@@ -34,13 +36,7 @@ _TICKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, int]] =
 
 def sane_seconds(seconds: float) -> float:
     """Any float as a sleep duration: within ``[0, MAX_SLEEP]``, NaN and negatives as 0."""
-    try:
-        seconds = float(seconds)
-    except (TypeError, ValueError):
-        return 0.0
-    if not seconds > 0:  # also NaN
-        return 0.0
-    return min(seconds, MAX_SLEEP)
+    return clamp_seconds(seconds, MAX_SLEEP)
 
 
 def coalesced_wake_time(now: float, seconds: float) -> float:
