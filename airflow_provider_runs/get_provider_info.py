@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_runs.connection_fields import provider_connection_types
-
-SERVICES: dict[str, dict[str, str]] = {
-    "inference.sh": {"module": "inference_sh", "docs": "https://inference.sh/docs/api/rest/tasks"},
-    "Inferable": {"module": "inferable", "docs": "https://docs.inferable.ai/pages/invoking-a-run-api"},
-    "Edges": {"module": "edges", "docs": "https://docs.edges.run/v1/api/introduction"},
-}
+from airflow_provider_runs.services import BUILT_IN
 
 
 def _modules(role: str) -> list[dict[str, Any]]:
     return [
-        {"integration-name": name, "python-modules": [f"airflow_provider_runs.{role}.{service['module']}"]}
-        for name, service in SERVICES.items()
+        {"integration-name": service.display_name, "python-modules": list(getattr(service, role))}
+        for service in BUILT_IN
     ]
 
 
@@ -28,20 +22,27 @@ def get_provider_info() -> dict[str, Any]:
         "description": "Start and follow remote runs on Inferable, Edges and inference.sh from Airflow.",
         "versions": ["0.1.0"],
         "integrations": [
-            {"integration-name": name, "external-doc-url": service["docs"], "tags": ["service"]}
-            for name, service in SERVICES.items()
+            {
+                "integration-name": service.display_name,
+                "external-doc-url": service.docs_url,
+                "tags": ["service"],
+            }
+            for service in BUILT_IN
         ],
-        "hooks": _modules("hooks"),
+        "hooks": [
+            {"integration-name": service.display_name, "python-modules": [service.hook_module]}
+            for service in BUILT_IN
+        ],
         "operators": _modules("operators"),
         "sensors": _modules("sensors"),
         "triggers": [
             {
-                "integration-name": name,
+                "integration-name": service.display_name,
                 "python-modules": ["airflow_provider_runs.triggers.run_status"],
             }
-            for name in SERVICES
+            for service in BUILT_IN
         ],
-        "connection-types": provider_connection_types(),
+        "connection-types": [service.connection_type() for service in BUILT_IN],
         "extra-links": ["airflow_provider_runs.links.RunLink"],
         "config": {
             "runs": {

@@ -20,7 +20,16 @@ def pytest_configure(config):
     )
 
 
-_SERVICE_DEFAULTS: dict[str, float] = {}
+def _hooks():
+    from airflow_provider_runs.services import BUILT_IN
+
+    return [service.load_hook() for service in BUILT_IN]
+
+
+def _with_budget(hook_class, rpm):
+    import dataclasses
+
+    return dataclasses.replace(hook_class.descriptor, requests_per_minute=rpm)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -28,12 +37,9 @@ def unmetered_by_default():
     """Connections without ``requests_per_minute`` are unmetered in tests, from the first fixture
     on (module fixtures build hooks too): the suites written before the request budget keep their
     timing. Tests of the budget set ``requests_per_minute`` or use the ``service_budgets`` marker."""
-    from airflow_provider_runs.connection_fields import DEFAULT_REQUESTS_PER_MINUTE
-
-    _SERVICE_DEFAULTS.update(DEFAULT_REQUESTS_PER_MINUTE)
     mp = pytest.MonkeyPatch()
-    for service in DEFAULT_REQUESTS_PER_MINUTE:
-        mp.setitem(DEFAULT_REQUESTS_PER_MINUTE, service, 0.0)
+    for hook_class in _hooks():
+        mp.setattr(hook_class, "descriptor", _with_budget(hook_class, 0.0))
     yield
     mp.undo()
 
@@ -42,12 +48,12 @@ def unmetered_by_default():
 def fresh_request_budgets(request, monkeypatch):
     """Every test starts with fresh per-connection request budgets (a 429's pause or a halved rate
     must not leak into the next test); ``service_budgets`` tests get the services' real defaults."""
-    from airflow_provider_runs.connection_fields import DEFAULT_REQUESTS_PER_MINUTE
     from airflow_provider_runs.core.limiter import reset_limiters
+    from airflow_provider_runs.services import service_named
 
     reset_limiters()
     if request.node.get_closest_marker("service_budgets") is not None:
-        for service, rpm in _SERVICE_DEFAULTS.items():
-            monkeypatch.setitem(DEFAULT_REQUESTS_PER_MINUTE, service, rpm)
+        for hook_class in _hooks():
+            monkeypatch.setattr(hook_class, "descriptor", service_named(hook_class.service))
     yield
     reset_limiters()

@@ -43,6 +43,51 @@ class RunState(str, Enum):
         return self is RunState.SUCCEEDED
 
 
+class ActionNeeded(str, Enum):
+    """Why a run is :attr:`RunState.NEEDS_ACTION`: callers branch on this, never on raw statuses."""
+
+    APPROVAL = "APPROVAL"
+    """A step waits for a human's approval (Inferable's approval of a tool call)."""
+    BLOCKED = "BLOCKED"
+    """The service blocked the run until someone resolves the cause and resumes it (Edges)."""
+    STOPPED = "STOPPED"
+    """The run was stopped and can be resumed (Edges)."""
+    OTHER = "OTHER"
+    """Paused for a reason this version does not name."""
+
+
+StopCondition = RunState | ActionNeeded
+"""What ends a wait early besides a terminal state: a (non-terminal) state, or ``NEEDS_ACTION``
+for one reason (:class:`ActionNeeded`)."""
+
+
+def stop_condition(value: StopCondition | str) -> StopCondition:
+    """Read a stop condition from its enum or its name (``"NEEDS_ACTION"``, ``"BLOCKED"``, ...);
+    anything else is a ``ValueError`` (raw service statuses are not accepted: map them to a state).
+    """
+    if isinstance(value, RunState | ActionNeeded):
+        return value
+    name = str(value)
+    if name in RunState.__members__:
+        return RunState(name)
+    if name in ActionNeeded.__members__:
+        return ActionNeeded(name)
+    raise ValueError(
+        f"stop_on_states takes RunState or ActionNeeded names; got {value!r} "
+        f"(states: {', '.join(RunState.__members__)}; actions: {', '.join(ActionNeeded.__members__)})"
+    )
+
+
+def ends_wait(status: RunStatus, stop_on: frozenset[StopCondition]) -> bool:
+    """Whether ``status`` ends a wait: a terminal state, a listed state, or ``NEEDS_ACTION`` for a
+    listed reason."""
+    return (
+        status.state.is_terminal
+        or status.state in stop_on
+        or (status.state is RunState.NEEDS_ACTION and (status.action or ActionNeeded.OTHER) in stop_on)
+    )
+
+
 TERMINAL_STATES = frozenset({RunState.SUCCEEDED, RunState.PARTIAL, RunState.FAILED, RunState.CANCELLED})
 """States after which a run does not change by itself."""
 
@@ -55,17 +100,20 @@ class RunStatus:
     :param raw_status: the status exactly as the service sent it (int or string).
     :param message: a human-readable reason (error text, failure reason), if any.
     :param details: small, JSON-serializable service-specific facts (never a full result).
+    :param action: why the run needs action (only with ``NEEDS_ACTION``).
     """
 
     state: RunState
     raw_status: str | int | None
     message: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    action: ActionNeeded | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serializable form, used in trigger events."""
         data = asdict(self)
         data["state"] = self.state.value
+        data["action"] = self.action.value if self.action is not None else None
         return data
 
     @classmethod
@@ -76,4 +124,5 @@ class RunStatus:
             raw_status=data.get("raw_status"),
             message=data.get("message"),
             details=dict(data.get("details") or {}),
+            action=ActionNeeded(data["action"]) if data.get("action") in ActionNeeded.__members__ else None,
         )

@@ -17,11 +17,6 @@ from urllib.parse import quote
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
-from airflow_provider_runs.connection_fields import (
-    DEFAULT_REQUESTS_PER_MINUTE,
-    legacy_field_behaviour,
-    legacy_form_widgets,
-)
 from airflow_provider_runs.core.errors import RunsApiError
 from airflow_provider_runs.core.http import (
     ApiRequest,
@@ -36,6 +31,7 @@ from airflow_provider_runs.core.redaction import Redactor
 from airflow_provider_runs.core.retry import DEFAULT_RETRY, RetryPolicy
 from airflow_provider_runs.core.states import RunStatus
 from airflow_provider_runs.hooks.connection_cache import read_connection_shared
+from airflow_provider_runs.services.descriptor import ServiceDescriptor
 from airflow_provider_runs.validation import check_path_segment
 
 
@@ -55,14 +51,14 @@ def json_object(body: Any, *, service: str, label: str) -> dict[str, Any]:
     return body
 
 
-def _form_widgets(cls: type) -> dict[str, Any]:
+def _form_widgets(cls: type[RunsHook]) -> dict[str, Any]:
     """Extra connection-form fields (Airflow 3.1 only)."""
-    return legacy_form_widgets(cls.conn_type)  # type: ignore[attr-defined]
+    return cls.descriptor.legacy_form_widgets()
 
 
-def _field_behaviour(cls: type) -> dict[str, Any]:
+def _field_behaviour(cls: type[RunsHook]) -> dict[str, Any]:
     """Connection-form layout (Airflow 3.1 only)."""
-    return legacy_field_behaviour(cls.conn_type)  # type: ignore[attr-defined]
+    return cls.descriptor.legacy_field_behaviour()
 
 
 @dataclass(frozen=True)
@@ -90,8 +86,11 @@ class RunsHook(BaseHook):
         default: the connection's extra ``requests_per_minute``, else the service's default.
     """
 
+    descriptor: ClassVar[ServiceDescriptor]
+    """The service (name, connection type and form, URLs): every class attribute below that
+    Airflow reads is derived from it."""
     service: ClassVar[str]
-    """Service name, e.g. ``inference_sh``."""
+    """Service name, e.g. ``inference_sh`` (``descriptor.name``)."""
     default_base_url: ClassVar[str]
     """The public API base URL used when the connection has no host."""
     supports_cancel: ClassVar[bool] = False
@@ -102,16 +101,26 @@ class RunsHook(BaseHook):
     when the service turns out not to support the batch read."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Give every service hook its own Airflow 3.1 connection-form methods.
+        """Derive a service hook's Airflow attributes from its :attr:`descriptor`.
 
-        Airflow 3.1 reads ``get_connection_form_widgets`` / ``get_ui_field_behaviour`` only from a
-        hook class's own ``__dict__`` (3.2+ reads ``conn-fields`` from the provider info instead),
-        so each service hook gets them here, built from :mod:`airflow_provider_runs.connection_fields`.
+        ``service``, ``conn_type``, ``conn_name_attr``, ``default_conn_name``, ``hook_name`` and
+        ``default_base_url`` come from the descriptor. Airflow 3.1 reads
+        ``get_connection_form_widgets`` / ``get_ui_field_behaviour`` only from a hook class's own
+        ``__dict__`` (3.2+ reads ``conn-fields`` from the provider info instead), so each service
+        hook gets them here too, built from the same declaration.
         """
         super().__init_subclass__(**kwargs)
-        if "conn_type" in cls.__dict__:
-            cls.get_connection_form_widgets = classmethod(_form_widgets)  # type: ignore[method-assign]
-            cls.get_ui_field_behaviour = classmethod(_field_behaviour)  # type: ignore[method-assign]
+        descriptor = cls.__dict__.get("descriptor")
+        if descriptor is None:
+            return
+        cls.service = descriptor.name
+        cls.conn_type = descriptor.conn_type
+        cls.conn_name_attr = descriptor.conn_id_arg
+        cls.default_conn_name = descriptor.default_conn_id
+        cls.hook_name = descriptor.display_name
+        cls.default_base_url = descriptor.default_base_url
+        cls.get_connection_form_widgets = classmethod(_form_widgets)  # type: ignore[method-assign,assignment]
+        cls.get_ui_field_behaviour = classmethod(_field_behaviour)  # type: ignore[method-assign,assignment]
 
     def __init__(
         self,
@@ -242,7 +251,7 @@ class RunsHook(BaseHook):
         if value is None:
             value = settings.extras.get("requests_per_minute")
         if value is None or (isinstance(value, str) and not value.strip()):
-            return DEFAULT_REQUESTS_PER_MINUTE.get(getattr(self, "conn_type", ""), 0.0)
+            return self.descriptor.requests_per_minute
         try:
             number = float(value) if not isinstance(value, bool) else float("nan")
         except (TypeError, ValueError):

@@ -21,6 +21,7 @@ from airflow_provider_runs.core.errors import BadRequestError, RunsApiError
 from airflow_provider_runs.core.http import ApiRequest, StreamedJson
 from airflow_provider_runs.core.states import RunState, RunStatus
 from airflow_provider_runs.hooks.base import RunsHook, ServiceSettings, json_object, path_segment
+from airflow_provider_runs.services import EDGES
 from airflow_provider_runs.validation import (
     InvalidArgumentError,
     check_json,
@@ -248,15 +249,10 @@ class EdgesHook(RunsHook):
     :param edges_conn_id: the connection id (default ``edges_default``).
     """
 
-    conn_name_attr = "edges_conn_id"
-    default_conn_name = "edges_default"
-    conn_type = "edges"
-    hook_name = "Edges"
-    service = "edges"
-    default_base_url = "https://api.edges.run/v1"
+    descriptor = EDGES
     supports_cancel = False
 
-    def __init__(self, edges_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+    def __init__(self, edges_conn_id: str = EDGES.default_conn_id, **kwargs: Any) -> None:
         super().__init__(edges_conn_id, **kwargs)
 
     def settings_from_connection(self, conn: Any, extras: Mapping[str, Any]) -> ServiceSettings:

@@ -21,6 +21,7 @@ from airflow_provider_runs.core.errors import AuthError, NotFoundError
 from airflow_provider_runs.core.http import ApiRequest
 from airflow_provider_runs.core.states import RunState, RunStatus
 from airflow_provider_runs.hooks.base import RunsHook, ServiceSettings, json_object, path_segment
+from airflow_provider_runs.services import INFERABLE
 from airflow_provider_runs.validation import check_json, check_path_segment
 
 _obj = partial(json_object, service="inferable", label="Inferable")
@@ -158,16 +159,11 @@ class InferableHook(RunsHook):
     :param cluster_id: overrides the connection's cluster id.
     """
 
-    conn_name_attr = "inferable_conn_id"
-    default_conn_name = "inferable_default"
-    conn_type = "inferable"
-    hook_name = "Inferable"
-    service = "inferable"
-    default_base_url = "https://api.inferable.ai"
+    descriptor = INFERABLE
     supports_cancel = False
 
     def __init__(
-        self, inferable_conn_id: str = default_conn_name, *, cluster_id: str | None = None, **kwargs
+        self, inferable_conn_id: str = INFERABLE.default_conn_id, *, cluster_id: str | None = None, **kwargs
     ):
         super().__init__(inferable_conn_id, **kwargs)
         self._cluster_override = cluster_id

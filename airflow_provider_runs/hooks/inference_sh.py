@@ -26,6 +26,7 @@ from airflow_provider_runs.core.errors import BadRequestError, ConflictError, Ru
 from airflow_provider_runs.core.http import ApiRequest
 from airflow_provider_runs.core.states import RunState, RunStatus
 from airflow_provider_runs.hooks.base import RunsHook, ServiceSettings, json_object, path_segment
+from airflow_provider_runs.services import INFERENCE_SH
 from airflow_provider_runs.validation import check_json, check_path_segment, parse_datetime
 
 _task = partial(json_object, service="inference_sh", label="inference.sh")
@@ -306,17 +307,12 @@ class InferenceShHook(RunsHook):
     :param status_numbering: overrides the connection's ``status_numbering`` extra.
     """
 
-    conn_name_attr = "inference_sh_conn_id"
-    default_conn_name = "inference_sh_default"
-    conn_type = "inference_sh"
-    hook_name = "inference.sh"
-    service = "inference_sh"
-    default_base_url = "https://api.inference.sh"
+    descriptor = INFERENCE_SH
     supports_cancel = True
 
     def __init__(
         self,
-        inference_sh_conn_id: str = default_conn_name,
+        inference_sh_conn_id: str = INFERENCE_SH.default_conn_id,
         *,
         status_numbering: StatusNumbering | None = None,
         **kwargs: Any,

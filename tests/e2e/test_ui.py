@@ -9,16 +9,18 @@ import browser
 import pytest
 from stack import USERNAME, AirflowStack
 
-from airflow_provider_runs.connection_fields import CONNECTION_TYPES
+from airflow_provider_runs.services import BUILT_IN
+
+CONNECTION_TYPES = {service.conn_type: service for service in BUILT_IN}
 
 pytestmark = pytest.mark.timeout(600)
 
 
 def _labels(conn_type: str) -> tuple[list[str], list[str]]:
     """What the form must show for ``conn_type``: standard-field labels and extra-field labels."""
-    behaviour = CONNECTION_TYPES[conn_type]["ui-field-behaviour"]
-    relabeled = list(behaviour["relabeling"].values())
-    extras = [field["label"] for field in CONNECTION_TYPES[conn_type]["conn-fields"].values()]
+    service = CONNECTION_TYPES[conn_type]
+    relabeled = list(service.relabeling.values())
+    extras = [field["label"] for field in service.all_conn_fields().values()]
     return relabeled, extras
 
 
@@ -35,7 +37,7 @@ def page(stack: AirflowStack):
 
 @pytest.mark.parametrize("conn_type", sorted(CONNECTION_TYPES))
 def test_connection_form_shows_its_own_fields(stack, page, output_dir, conn_type):
-    hook_name = CONNECTION_TYPES[conn_type]["hook-name"]
+    hook_name = CONNECTION_TYPES[conn_type].display_name
     standard, extras = _labels(conn_type)
     browser.open_connection_form(page, stack.api_url, hook_name)
 
@@ -52,7 +54,7 @@ def test_connection_form_shows_its_own_fields(stack, page, output_dir, conn_type
 
 def test_the_form_check_fails_on_a_missing_field(stack, page):
     """The check above can fail: a field the form does not have is reported."""
-    browser.open_connection_form(page, stack.api_url, CONNECTION_TYPES["edges"]["hook-name"])
+    browser.open_connection_form(page, stack.api_url, CONNECTION_TYPES["edges"].display_name)
     browser.open_section(page, "Extra Fields")
     with pytest.raises(AssertionError, match="lacks \\['Cluster ID'\\]"):
         browser.assert_form_fields(page, ["Identity mode", "Cluster ID"], absent=[])
