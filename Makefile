@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 PY31 := $(VENV31)/bin/python
 export UV_LINK_MODE := copy
 
-.PHONY: all venv venv-3.1 venv-bench lint format test test-3.3 test-3.1 e2e e2e-deps soak demo bench clean
+.PHONY: all venv venv-3.1 venv-bench lint typecheck format test test-3.3 test-3.1 e2e e2e-deps soak demo bench clean
 
 all: test
 
@@ -46,8 +46,14 @@ format: venv
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# Everything but the end-to-end suite on the newest Airflow, then unit and DAG tests on 3.1.
-test: lint test-3.3 test-3.1
+# mypy: the package and the toy service (tests/toy_service) checked, core/ strict.
+typecheck: venv
+	$(PY) -m mypy airflow_provider_runs tests/toy_service
+	$(PY) -m mypy --strict airflow_provider_runs/core
+
+# Lint and types, everything but the end-to-end suite on the newest Airflow (a plain
+# `pytest tests` skips it too), then unit and DAG tests on 3.1.
+test: lint typecheck test-3.3 test-3.1
 
 test-3.3: venv
 	$(PY) -m pytest tests --ignore=tests/e2e -q
@@ -61,7 +67,7 @@ e2e-deps:
 	scripts/install_e2e_deps.sh
 
 e2e: venv e2e-deps
-	@status=0; $(PY) -m pytest tests/e2e -q -rA --durations=8 || status=$$?; \
+	@status=0; $(PY) -m pytest tests/e2e --e2e -q -rA --durations=8 || status=$$?; \
 		$(PY) tests/e2e/leftovers.py || status=1; exit $$status
 
 # 1,000 runs across the three services under injected faults; figures in .soak/soak.json.

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 
 @dataclass(frozen=True)
@@ -16,7 +19,7 @@ class ResultSchema:
     """
 
     json_schema: dict[str, Any]
-    model: type | None = None
+    model: type[BaseModel] | None = None
 
     @classmethod
     def from_argument(cls, value: Any, argument: str = "result_schema") -> ResultSchema | None:

@@ -44,11 +44,11 @@ class InvalidArgumentError(AirflowFailException, ValueError):
     """A task argument is invalid: raised before any HTTP call; the task is not retried."""
 
 
-class NoRetryAuthError(AuthError, AirflowFailException):
+class NoRetryAuthError(AuthError, AirflowFailException):  # type: ignore[misc]  # status_code: ours wins
     """401/403 in a task: the key is wrong or lacks permission; retrying cannot help."""
 
 
-class NoRetryBadRequestError(BadRequestError, AirflowFailException):
+class NoRetryBadRequestError(BadRequestError, AirflowFailException):  # type: ignore[misc]
     """400/413/422 in a task: the service refused the request as invalid; retrying cannot help."""
 
 
@@ -142,6 +142,21 @@ def check_json(value: Any, name: str) -> None:
     except (TypeError, ValueError, RecursionError) as exc:
         where, why = _first_non_json(value, name, set()) or (name, str(exc))
         raise InvalidArgumentError(f"{where} is not valid JSON: {why}") from None
+
+
+def templated_object(value: Any, name: str) -> Any:
+    """A templated JSON object: a string (a template rendered to JSON text) is parsed; anything
+    else is returned as it is (the request check names what is wrong with it).
+
+    :param value: the rendered argument.
+    :param name: the argument's name, for the error.
+    """
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError(f"{name} must be a JSON object; got a string that is not JSON") from None
+    return value
 
 
 def _first_non_json(value: Any, where: str, seen: set[int]) -> tuple[str, str] | None:

@@ -10,11 +10,14 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
+BENCH_ROUTES = ROOT / "benchmarks" / "emulator_routes.py"
+"""The benchmark-only emulator routes, mounted on every benchmark's emulator."""
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 class EmulatorProcess:
-    """The emulator in a separate process (so its CPU is not the client's).
+    """The emulator in a separate process (so its CPU is not the client's), with the benchmark
+    routes of ``emulator_routes.py`` mounted (``/_emulator/bench/...``).
 
     Started and stopped by :func:`~airflow_provider_runs.testing.emulator.server.start_emulator_process`
     (its output goes to a log file, never to a pipe nobody reads).
@@ -25,7 +28,9 @@ class EmulatorProcess:
     def __init__(self, *args: str) -> None:
         from airflow_provider_runs.testing.emulator.server import start_emulator_process
 
-        self.proc, self.url = start_emulator_process(args)
+        self.proc, self.url = start_emulator_process(
+            [*args, "--extra-router", f"{BENCH_ROUTES}:build_router"]
+        )
 
     def cpu_seconds(self) -> float:
         """User + system CPU of the emulator process so far."""

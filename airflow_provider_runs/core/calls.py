@@ -30,7 +30,7 @@ starts, so a description may use ``self.settings`` freely.
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
 
@@ -58,55 +58,28 @@ Items = Generator["ApiRequest | Item[T]", "ApiResponse | None", None]
 class Sender(Protocol):
     """What the drivers need of a hook."""
 
-    def send(self, request: ApiRequest) -> ApiResponse: ...
+    def send(self, request: ApiRequest) -> ApiResponse:
+        """Send a request, blocking."""
+        ...
 
-    async def asend(self, request: ApiRequest) -> ApiResponse: ...
+    async def asend(self, request: ApiRequest) -> ApiResponse:
+        """Send a request on the event loop."""
+        ...
 
-    async def asettings(self) -> Any: ...
+    async def asettings(self) -> Any:
+        """Read the connection settings without blocking."""
+        ...
 
 
-def run_sync(steps: Call[T], send: Callable[[ApiRequest], ApiResponse]) -> T:
-    """Drive a call description with a blocking ``send``; return its result."""
+def _drive(steps: Items[T] | Call[T], send: Callable[[ApiRequest], ApiResponse]) -> Generator[T, None, Any]:
+    """Drive a description with a blocking ``send``: yield its items, return its result. A
+    failed send is thrown into the description (it may handle it, e.g. a 409 on cancel)."""
     try:
-        request = next(steps)
-        while True:
-            try:
-                response = send(request)
-            except Exception as exc:  # the description may handle it (e.g. a 409 on cancel)
-                request = steps.throw(exc)
-            else:
-                request = steps.send(response)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
-    finally:
-        steps.close()
-
-
-async def run_async(steps: Call[T], send: Callable[[ApiRequest], Awaitable[ApiResponse]]) -> T:
-    """Drive a call description with an async ``send``; return its result."""
-    try:
-        request = next(steps)
-        while True:
-            try:
-                response = await send(request)
-            except Exception as exc:
-                request = steps.throw(exc)
-            else:
-                request = steps.send(response)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
-    finally:
-        steps.close()
-
-
-def iter_sync(steps: Items[T], send: Callable[[ApiRequest], ApiResponse]) -> Iterator[T]:
-    """Drive an items description with a blocking ``send``; yield its items lazily."""
-    try:
-        step = next(steps)
+        step: Any = next(steps)
         while True:
             if isinstance(step, Item):
                 yield step.value
-                step = steps.send(None)
+                step = steps.send(None)  # type: ignore[arg-type]
                 continue
             try:
                 response = send(step)
@@ -114,10 +87,61 @@ def iter_sync(steps: Items[T], send: Callable[[ApiRequest], ApiResponse]) -> Ite
                 step = steps.throw(exc)
             else:
                 step = steps.send(response)
-    except StopIteration:
-        return
+    except StopIteration as done:
+        return done.value
     finally:
         steps.close()
+
+
+@dataclass(frozen=True)
+class _Done:
+    """A description returned (a coroutine cannot let ``StopIteration`` out)."""
+
+    value: Any
+
+
+async def _answer(
+    steps: Items[T] | Call[T], send: Callable[[ApiRequest], Awaitable[ApiResponse]], request: ApiRequest
+) -> Any:
+    """Send ``request`` on the event loop and hand the answer (or the failure) to the description;
+    return its next step, or :class:`_Done` with its result."""
+    try:
+        try:
+            response = await send(request)
+        except Exception as exc:
+            return steps.throw(exc)
+        return steps.send(response)
+    except StopIteration as done:
+        return _Done(done.value)
+
+
+def run_sync(steps: Call[T], send: Callable[[ApiRequest], ApiResponse]) -> T:
+    """Drive a call description with a blocking ``send``; return its result."""
+    driver = _drive(steps, send)
+    try:
+        next(driver)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    driver.close()
+    raise TypeError("a call description yielded an Item: decorate it with api_items")
+
+
+def iter_sync(steps: Items[T], send: Callable[[ApiRequest], ApiResponse]) -> Iterator[T]:
+    """Drive an items description with a blocking ``send``; yield its items lazily."""
+    yield from _drive(steps, send)
+
+
+async def run_async(steps: Call[T], send: Callable[[ApiRequest], Awaitable[ApiResponse]]) -> T:
+    """Drive a call description with an async ``send``; return its result."""
+    try:
+        step: Any = next(steps)
+        while not isinstance(step, _Done):
+            step = await _answer(steps, send, step)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    finally:
+        steps.close()
+    return step.value  # type: ignore[no-any-return]
 
 
 async def iter_async(
@@ -125,18 +149,15 @@ async def iter_async(
 ) -> AsyncIterator[T]:
     """Drive an items description with an async ``send``; yield its items lazily."""
     try:
-        step = next(steps)
+        step: Any = next(steps)
         while True:
+            if isinstance(step, _Done):
+                return
             if isinstance(step, Item):
                 yield step.value
                 step = steps.send(None)
-                continue
-            try:
-                response = await send(step)
-            except Exception as exc:
-                step = steps.throw(exc)
             else:
-                step = steps.send(response)
+                step = await _answer(steps, send, step)
     except StopIteration:
         return
     finally:
@@ -154,6 +175,7 @@ class BoundCall(Generic[P, T]):
         self._hook = hook
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run the call with the blocking driver; return its result."""
         return run_sync(self._describe(self._hook, *args, **kwargs), self._hook.send)
 
     def steps(self, *args: P.args, **kwargs: P.kwargs) -> Call[T]:
@@ -183,13 +205,13 @@ class api_call(Generic[P, T]):
         return BoundCall(self.describe, hook)
 
     @property
-    def aio(self) -> Callable[Concatenate[Any, P], Awaitable[T]]:
+    def aio(self) -> Callable[Concatenate[Any, P], Coroutine[Any, Any, T]]:
         """The async method running the same description (reads the settings first, without
         blocking, so the description may use ``self.settings``)."""
         describe = self.describe
 
         @functools.wraps(describe)
-        async def run(hook: Any, *args: P.args, **kwargs: P.kwargs) -> T:
+        async def run(hook: Any, /, *args: P.args, **kwargs: P.kwargs) -> T:
             await hook.asettings()
             return await run_async(describe(hook, *args, **kwargs), hook.asend)
 
@@ -221,7 +243,7 @@ class api_items(Generic[P, T]):
         """The async iterator method running the same description."""
         describe = self.describe
 
-        async def run(hook: Any, *args: P.args, **kwargs: P.kwargs) -> AsyncIterator[T]:
+        async def run(hook: Any, /, *args: P.args, **kwargs: P.kwargs) -> AsyncIterator[T]:
             await hook.asettings()
             async for item in iter_async(describe(hook, *args, **kwargs), hook.asend):
                 yield item

@@ -7,6 +7,8 @@ key, the Authorization header or a request body.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class RunsError(Exception):
     """Base class of every error raised by this provider."""
@@ -80,11 +82,11 @@ class RunsApiError(RunsError):
             self.args = (self._render(),)
         return self
 
-    def __reduce__(self):  # keep errors picklable across processes
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # keep errors picklable across processes
         return (_rebuild, (type(self), self.message, self.__dict__))
 
 
-def _rebuild(cls: type[RunsApiError], message: str, state: dict) -> RunsApiError:
+def _rebuild(cls: type[RunsApiError], message: str, state: dict[str, Any]) -> RunsApiError:
     err = cls.__new__(cls)
     err.__dict__.update(state)
     Exception.__init__(err, err._render())

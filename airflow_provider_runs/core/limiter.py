@@ -215,9 +215,6 @@ class RequestLimiter:
             tat = max(self._tat, now, self._paused_until + self._tolerance)
             return max(0.0, tat - self._tolerance - now)
 
-    def _pause_left(self) -> float:
-        return self._paused_until - self._clock()
-
     def acquire(self, max_wait: float | None = None) -> float:
         """Wait (blocking) until a request may leave; return the seconds waited.
 
@@ -225,31 +222,38 @@ class RequestLimiter:
         while waiting (another request's 429) is waited out too.
         """
         wait = self.reserve(max_wait)
-        if wait <= 0.0:
-            return 0.0
-        started = self._clock()
-        while wait > 0.0:
-            self._sleep(wait)
-            wait = self._pause_left()
-            if wait > 0.0 and max_wait is not None and self._clock() - started + wait > max_wait:
-                raise WaitTooLong(wait)
-        return self._clock() - started
+        return 0.0 if wait <= 0.0 else self.wait_turn(wait, max_wait)
 
     async def aacquire(self, max_wait: float | None = None) -> float:
         """:meth:`acquire` for the event loop: the waits are ``asyncio.sleep``, nothing blocks."""
         wait = self.reserve(max_wait)
         return 0.0 if wait <= 0.0 else await self.await_turn(wait, max_wait)
 
+    def wait_turn(self, wait: float, max_wait: float | None = None) -> float:
+        """Sleep (blocking) ``wait`` seconds (what :meth:`reserve` returned), then out any pause that
+        started meanwhile; return the seconds waited (:class:`WaitTooLong` beyond ``max_wait``)."""
+        started = self._clock()
+        while wait > 0.0:
+            self._sleep(wait)
+            wait = self._pause_left(started, max_wait)
+        return self._clock() - started
+
     async def await_turn(self, wait: float, max_wait: float | None = None) -> float:
-        """Sleep ``wait`` seconds (what :meth:`reserve` returned), then out any pause that started
-        meanwhile; return the seconds waited. The hot path (no wait) never gets here."""
+        """:meth:`wait_turn` for the event loop. The hot path (no wait) never gets here."""
         started = self._clock()
         while wait > 0.0:
             await asyncio.sleep(wait)
-            wait = self._pause_left()
-            if wait > 0.0 and max_wait is not None and self._clock() - started + wait > max_wait:
-                raise WaitTooLong(wait)
+            wait = self._pause_left(started, max_wait)
         return self._clock() - started
+
+    def _pause_left(self, started: float, max_wait: float | None) -> float:
+        """Seconds the pause still lasts after a wait begun at ``started``; :class:`WaitTooLong`
+        when waiting it out would take the whole wait beyond ``max_wait``."""
+        now = self._clock()
+        wait = self._paused_until - now
+        if wait > 0.0 and max_wait is not None and now - started + wait > max_wait:
+            raise WaitTooLong(wait)
+        return wait
 
     # -- learning -------------------------------------------------------------------------
     def observe(

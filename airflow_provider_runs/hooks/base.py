@@ -26,7 +26,7 @@ from airflow_provider_runs.core.http import (
     TransportConfig,
     default_error_parser,
 )
-from airflow_provider_runs.core.limiter import limiter_for
+from airflow_provider_runs.core.limiter import RequestLimiter, limiter_for
 from airflow_provider_runs.core.redaction import Redactor
 from airflow_provider_runs.core.retry import DEFAULT_RETRY, RetryPolicy
 from airflow_provider_runs.core.states import RunStatus
@@ -82,8 +82,13 @@ class RunsHook(BaseHook):
     :param retry: the retry policy for idempotent calls (and writes that provably did not land).
     :param connect_timeout: seconds to establish a connection.
     :param read_timeout: seconds to wait for response data.
+    :param total_timeout: seconds one request attempt may take in all; default: the connection's
+        extra ``total_timeout``, else the transport's default.
+    :param max_response_bytes: the largest response body read; default: the connection's extra
+        ``max_response_bytes``, else the transport's default.
     :param requests_per_minute: this connection's request budget in this process (0: no limit);
         default: the connection's extra ``requests_per_minute``, else the service's default.
+    :param kwargs: passed to Airflow's ``BaseHook``.
     """
 
     descriptor: ClassVar[ServiceDescriptor]
@@ -91,11 +96,19 @@ class RunsHook(BaseHook):
     Airflow reads is derived from it."""
     service: ClassVar[str]
     """Service name, e.g. ``inference_sh`` (``descriptor.name``)."""
+    conn_type: ClassVar[str]
+    """The Airflow connection type (``descriptor.conn_type``)."""
+    conn_name_attr: ClassVar[str]
+    """The name of the hook argument holding the connection id (``descriptor.conn_id_arg``)."""
+    default_conn_name: ClassVar[str]
+    """The default connection id (``descriptor.default_conn_id``)."""
+    hook_name: ClassVar[str]
+    """The name shown in Airflow's UI (``descriptor.display_name``)."""
     default_base_url: ClassVar[str]
     """The public API base URL used when the connection has no host."""
     supports_cancel: ClassVar[bool] = False
     """Whether the service can cancel a run."""
-    batch_size: ClassVar[int] = 0
+    batch_size: int = 0
     """The most runs one :meth:`abatch_status` call reads in one request (counted by
     :meth:`batch_cost`); 0: the service has no batch status read. An instance may set it to 0
     when the service turns out not to support the batch read."""
@@ -274,6 +287,12 @@ class RunsHook(BaseHook):
             self._async_transport = AsyncTransport(self.transport_config(await self.asettings()))
         return self._async_transport
 
+    def request_limiter(self) -> RequestLimiter | None:
+        """The connection's request budget in this process, once a transport of this hook is built
+        (``None`` before); never reads the connection, so a scheduler may ask at any time."""
+        transport = self._async_transport or self.__dict__.get("transport")
+        return None if transport is None else transport.config.limiter
+
     def get_conn(self) -> SyncTransport:
         """Return the blocking transport."""
         return self.transport
@@ -321,12 +340,24 @@ class RunsHook(BaseHook):
         return {}
 
     def cancel_run(self, run_id: str) -> None:
-        """Cancel the run (blocking); a no-op where the service cannot cancel."""
-        raise NotImplementedError
+        """Cancel the run (blocking). Where the service cannot cancel (:attr:`supports_cancel`
+        false) this default only logs where the run keeps going (it never deletes the run)."""
+        if self.supports_cancel:
+            raise NotImplementedError
+        self.log.warning(
+            "%s has no run-cancel endpoint; run %s keeps going: %s",
+            self.descriptor.display_name,
+            run_id,
+            self.run_url(run_id),
+        )
 
     async def acancel_run(self, run_id: str) -> None:
-        """Cancel the run (async); a no-op where the service cannot cancel."""
-        raise NotImplementedError
+        """Cancel the run (async); where the service cannot cancel, log as :meth:`cancel_run`
+        does (the settings are read without blocking first)."""
+        if self.supports_cancel:
+            raise NotImplementedError
+        await self.asettings()
+        self.cancel_run(run_id)
 
     def test_connection(self) -> tuple[bool, str]:
         """Make one cheap authenticated call; return ``(ok, message)`` as Airflow's UI expects."""

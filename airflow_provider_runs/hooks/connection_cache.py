@@ -13,6 +13,7 @@ kept.
 from __future__ import annotations
 
 import asyncio
+import functools
 import weakref
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -52,12 +53,14 @@ async def read_connection_shared(
     if entry is None or entry.expires_at <= loop.time():
         entry = _Entry(loop.create_task(read()), loop.time() + CACHE_SECONDS)
         cache[key] = entry
-        entry.read.add_done_callback(lambda task, key=key, entry=entry: _forget_failure(cache, key, entry))
+        entry.read.add_done_callback(functools.partial(_forget_failure, cache, key, entry))
     # shield: a cancelled caller (its trigger was stopped) does not cancel the others' read
     return await asyncio.shield(entry.read)
 
 
-def _forget_failure(cache: dict[tuple[type, str], _Entry], key: tuple[type, str], entry: _Entry) -> None:
+def _forget_failure(
+    cache: dict[tuple[type, str], _Entry], key: tuple[type, str], entry: _Entry, _done: object = None
+) -> None:
     task = entry.read
     if (task.cancelled() or task.exception() is not None) and cache.get(key) is entry:
         del cache[key]

@@ -3,42 +3,31 @@
 A service operator implements :meth:`BaseRunOperator.submit` (create the remote run),
 optionally :meth:`BaseRunOperator.find_submitted` (find a run an earlier try created when the
 service has no idempotency key) and :meth:`BaseRunOperator.build_manifest` (the small XCom
-result). Waiting, deferral, the deadline, reattachment, the extra link and the mapping from
-:class:`~airflow_provider_runs.core.states.RunState` to the task outcome live here, once.
+result). Reattachment lives here; waiting, the deadline and the mapping from
+:class:`~airflow_provider_runs.core.states.RunState` to the task outcome are shared with the
+sensors (:mod:`airflow_provider_runs.waiting`); claims are in :mod:`.claims`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
-from functools import cached_property
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, BaseOperator, conf
+from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, conf
 
 from airflow_provider_runs.core.errors import AmbiguousWriteError, NotFoundError, RunsApiError
-from airflow_provider_runs.core.http import call_with_deadline
 from airflow_provider_runs.core.retry import DEFAULT_RETRY
-from airflow_provider_runs.core.states import RunState, RunStatus
+from airflow_provider_runs.core.states import RunState
 from airflow_provider_runs.core.timers import sane_seconds
-from airflow_provider_runs.core.waiting import EVENT_STATUS, EVENT_TIMEOUT, RunWaiter
-from airflow_provider_runs.hooks.base import RunsHook
-from airflow_provider_runs.links import RUN_ID_XCOM_KEY, RUN_URL_XCOM_KEY, RunLink
-from airflow_provider_runs.operators.claims import (
-    PHASE_CREATE,
-    PHASE_LOOKUP,
-    Candidate,
-    Claim,
-    RunOwnershipUnclearError,
-    choose_run,
-    conflicting_claims,
-    fingerprint,
-    owner_of,
-    push_claim,
-    read_claims,
-)
-from airflow_provider_runs.operators.run_record import (
+from airflow_provider_runs.links import RunLink
+from airflow_provider_runs.operators.claims import PHASE_LOOKUP, ClaimsMixin
+from airflow_provider_runs.validation import fail_without_retry, invalid_arguments
+from airflow_provider_runs.waiting.arguments import WaitArgumentsMixin, default_poll_interval
+from airflow_provider_runs.waiting.deadline import defer_timeout
+from airflow_provider_runs.waiting.errors import RunFailedError, RunFailedNoRetryError
+from airflow_provider_runs.waiting.run_record import (
     RunRecord,
     load_record,
     mark_completed,
@@ -46,15 +35,16 @@ from airflow_provider_runs.operators.run_record import (
     task_state_store,
     utcnow_iso,
 )
-from airflow_provider_runs.triggers.run_status import RunStatusTrigger, class_path
-from airflow_provider_runs.validation import (
-    InvalidArgumentError,
-    check_seconds,
-    fail_without_retry,
-    invalid_arguments,
-)
+from airflow_provider_runs.waiting.task_wait import RunWaitMixin
 
-DEFAULT_POLL_INTERVAL = 5.0
+__all__ = [
+    "BaseRunOperator",
+    "ReattachError",
+    "RunFailedError",
+    "RunFailedNoRetryError",
+    "default_poll_interval",
+]
+
 RECONCILE_SKEW = timedelta(minutes=2)
 """Clock skew allowed when looking up a run created by an ambiguous or crashed create call."""
 MAX_AMBIGUOUS_CREATES = 3
@@ -62,23 +52,6 @@ REATTACH_WINDOW = 300.0
 """Seconds a try keeps reading an earlier run through transient errors when the task has no
 ``timeout`` (then the try fails without creating a run, and Airflow retries it)."""
 _T = TypeVar("_T")
-DEFER_GRACE = 60.0
-"""Seconds Airflow's own deferral timeout waits past our deadline (a backstop only)."""
-
-
-def default_poll_interval() -> float:
-    """``[runs] default_poll_interval`` (seconds), 5 by default."""
-    return conf.getfloat("runs", "default_poll_interval", fallback=DEFAULT_POLL_INTERVAL)
-
-
-def to_seconds(value: timedelta | float | int | None, name: str) -> float | None:
-    """Normalize a duration argument to seconds: positive, finite and sane (``poll_interval`` at
-    most a day, ``timeout`` at most 365 days); raise :class:`InvalidArgumentError` otherwise."""
-    return check_seconds(value, name)
-
-
-class RunFailedError(AirflowException):
-    """The remote run ended without success (failed, cancelled, timed out, or unreadable)."""
 
 
 class ReattachError(AirflowException):
@@ -86,161 +59,7 @@ class ReattachError(AirflowException):
     another: nothing was created; the try fails and Airflow retries it."""
 
 
-class RunFailedNoRetryError(RunFailedError, AirflowFailException):
-    """Waiting failed for a reason no retry can fix (e.g. the key was refused): not retried."""
-
-
-class WaitArgumentsMixin:
-    """Checks for the waiting arguments shared by operators and sensors."""
-
-    @staticmethod
-    def check_wait_arguments(poll_interval: Any, timeout: Any, max_consecutive_failures: Any) -> None:
-        """Raise :class:`InvalidArgumentError` (a ``ValueError``) naming the bad argument."""
-        to_seconds(poll_interval, "poll_interval")
-        to_seconds(timeout, "timeout")
-        if (
-            isinstance(max_consecutive_failures, bool)
-            or not isinstance(max_consecutive_failures, int)
-            or max_consecutive_failures < 1
-        ):
-            raise InvalidArgumentError(
-                f"max_consecutive_failures must be a positive integer; got {max_consecutive_failures!r}"
-            )
-
-
-class RunWaitMixin:
-    """What operators and sensors share: the hook, the trigger, the worker-side wait and the
-    mapping from a final :class:`RunStatus` to the task outcome (success is an allow-list)."""
-
-    hook_class: ClassVar[type[RunsHook]]
-    """The service's hook class."""
-    conn_id_field: ClassVar[str]
-    """Name of the connection argument (e.g. ``inference_sh_conn_id``)."""
-    poll_interval: float
-    cancel_on_kill: bool = False
-    max_consecutive_failures: int
-    _run_id: str | None = None
-
-    @property
-    def conn_id(self) -> str:
-        """The connection id argument's value."""
-        return getattr(self, self.conn_id_field)
-
-    @cached_property
-    def hook(self) -> RunsHook:
-        """The service hook."""
-        return self.hook_class(self.conn_id, **self.hook_params())
-
-    def hook_params(self) -> dict[str, Any]:
-        """Primitive extra keyword arguments for the hook (also sent to the trigger)."""
-        return {}
-
-    def build_manifest(self, context: Any, run_id: str, status: RunStatus | None) -> dict[str, Any]:
-        """The small XCom result of the task."""
-        return {
-            "run_id": run_id,
-            "status": status.state.value if status else None,
-            "url": self.run_url(run_id),
-        }
-
-    def stop_on_states(self) -> Sequence[RunState | str]:
-        """Non-terminal states (or raw statuses) that end the wait so :meth:`handle_status` can act."""
-        return ()
-
-    def handle_status(self, context: Any, run_id: str, status: RunStatus) -> dict[str, Any] | None:
-        """Turn a final status into the task outcome; return the manifest, or raise.
-
-        Success is an allow-list: only ``SUCCEEDED`` succeeds here; services with partial
-        success or paused runs override this and call ``super()`` for the rest.
-        """
-        if status.state is RunState.SUCCEEDED:
-            return self.build_manifest(context, run_id, status)
-        raise self.failure(run_id, status)
-
-    # -- shared machinery ------------------------------------------------------------------
-    def secret_free(self, value: Any) -> Any:
-        """``value`` (a task's XCom result) with the connection's key replaced by ``***``: a
-        service that echoes its input must not carry a key rendered into it to XCom."""
-        return self.hook.redactor.json(value)
-
-    def run_url(self, run_id: str) -> str:
-        """The run's URL."""
-        return self.hook.run_url(run_id)
-
-    def failure(self, run_id: str, status: RunStatus, what: str | None = None) -> RunFailedError:
-        """Build the task failure for a run that did not succeed."""
-        what = what or {
-            RunState.FAILED: "failed",
-            RunState.CANCELLED: "was cancelled",
-            RunState.PARTIAL: "finished with failures",
-            RunState.NEEDS_ACTION: "is waiting for an action",
-        }.get(status.state, f"ended as {status.state.value}")
-        text = f"{self.hook_class.service} run {run_id} {what} (status {status.raw_status!r})"
-        if status.message:
-            text += f": {status.message}"
-        return RunFailedError(f"{text}. Run: {self.run_url(run_id)}")
-
-    def _publish(self, context: Any, run_id: str) -> None:
-        """Push the run id and URL to XCom (the extra link reads the URL) before waiting."""
-        self._run_id = run_id
-        ti = context["ti"]
-        ti.xcom_push(key=RUN_ID_XCOM_KEY, value=run_id)
-        ti.xcom_push(key=RUN_URL_XCOM_KEY, value=self.run_url(run_id))
-
-    def status_from_event(self, event: Mapping[str, Any] | None) -> tuple[str, RunStatus]:
-        """Read a wait event; a timeout or a polling error fails the task with its message."""
-        if not event or "run_id" not in event:
-            raise RunFailedError(f"Waiting ended without a usable event: {event!r}")
-        run_id = str(event["run_id"])
-        self._run_id = run_id
-        kind = event.get("event")
-        if kind == EVENT_TIMEOUT:
-            raise RunFailedError(f"{event.get('message')}. Run: {self.run_url(run_id)}")
-        if kind != EVENT_STATUS or not event.get("status"):
-            error = RunFailedNoRetryError if event.get("retryable") is False else RunFailedError
-            raise error(f"{event.get('message') or 'Waiting failed'}. Run: {self.run_url(run_id)}")
-        return run_id, RunStatus.from_dict(event["status"])
-
-    def make_trigger(self, run_id: str, deadline: float | None) -> RunStatusTrigger:
-        """The trigger that waits for ``run_id``."""
-        return RunStatusTrigger(
-            hook_class=class_path(self.hook_class),
-            conn_id=self.conn_id,
-            run_id=run_id,
-            poll_interval=self.poll_interval,
-            deadline=deadline,
-            cancel_on_kill=self.cancel_on_kill,
-            max_consecutive_failures=self.max_consecutive_failures,
-            stop_on_states=[s.value if isinstance(s, RunState) else s for s in self.stop_on_states()],
-            hook_params=self.hook_params(),
-            run_url=self.run_url(run_id),
-        )
-
-    def poll_until_done(self, run_id: str, deadline: float | None) -> dict[str, Any]:
-        """The worker-side wait: the trigger's rules, with blocking sleeps."""
-        waiter = RunWaiter(
-            run_id,
-            poll_interval=self.poll_interval,
-            deadline=deadline,
-            max_consecutive_failures=self.max_consecutive_failures,
-            stop_on_states=tuple(self.stop_on_states()),
-            run_url=self.run_url(run_id),
-            log=self.log,
-        )
-        while True:
-            event = waiter.check_deadline()
-            if event is not None:
-                return event
-            try:
-                step = waiter.on_status(call_with_deadline(deadline, self.hook.get_status, run_id))
-            except Exception as exc:
-                step = waiter.on_error(exc)
-            if step.event is not None:
-                return step.event
-            time.sleep(step.sleep)
-
-
-class BaseRunOperator(RunWaitMixin, WaitArgumentsMixin, BaseOperator):
+class BaseRunOperator(ClaimsMixin, RunWaitMixin, WaitArgumentsMixin, BaseOperator):
     """Create a remote run once and wait for it; the base of every service operator.
 
     :param wait_for_completion: wait for the run to end (default). When ``False`` the task
@@ -249,7 +68,8 @@ class BaseRunOperator(RunWaitMixin, WaitArgumentsMixin, BaseOperator):
         ``[operators] default_deferrable``.
     :param poll_interval: seconds between status polls (default ``[runs] default_poll_interval``, 5).
     :param timeout: the longest time to wait for the run (seconds or ``timedelta``), measured
-        from the first wait of this try; ``None`` waits forever.
+        from the first wait of this try (see :mod:`airflow_provider_runs.waiting.deadline`);
+        ``None`` waits forever.
     :param cancel_on_kill: cancel the remote run when the task is killed (worker ``on_kill``, or a
         user marking a deferred task failed), where the service can cancel.
     :param max_consecutive_failures: transient polling failures in a row before the task fails.
@@ -270,12 +90,11 @@ class BaseRunOperator(RunWaitMixin, WaitArgumentsMixin, BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        poll_interval = default_poll_interval() if poll_interval is None else poll_interval
-        self.check_wait_arguments(poll_interval, timeout, max_consecutive_failures)
+        self.poll_interval, self.timeout = self.check_wait_arguments(
+            poll_interval, timeout, max_consecutive_failures
+        )
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
-        self.poll_interval = to_seconds(poll_interval, "poll_interval")
-        self.timeout = to_seconds(timeout, "timeout")
         self.cancel_on_kill = cancel_on_kill
         self.max_consecutive_failures = max_consecutive_failures
         self._run_id: str | None = None
@@ -446,116 +265,28 @@ class BaseRunOperator(RunWaitMixin, WaitArgumentsMixin, BaseOperator):
             return False
         return True
 
-    def _not_reattachable(self, run_id: str | None) -> None:
-        """Remember a run that must not be reused in this try (ended, missing, or replaced)."""
-        if run_id:
-            self.__dict__.setdefault("_replaced_runs", set()).update(run_id.split(","))
-
-    @property
-    def replaced_runs(self) -> frozenset[str]:
-        """Run ids this try decided not to reuse (a look-up must not adopt them)."""
-        return frozenset(self.__dict__.get("_replaced_runs", ()))
-
-    # -- claims (services without a client reference) ------------------------------------------
-    def claim_payload(self) -> Any | None:
-        """What :meth:`find_submitted` matches runs on (hashed into the claim fingerprint);
-        ``None`` (the default) when the service has its own reference and needs no claims."""
-        return None
-
-    def claim_request(self) -> Any:
-        """The whole request: equal requests create interchangeable runs (see
-        :func:`~airflow_provider_runs.operators.claims.choose_run`)."""
-        return self.claim_payload()
-
-    def _claim(self, context: Any, run_id: str | None, since: datetime, phase: str = PHASE_CREATE) -> None:
-        """Publish this task instance's claim: ``run_id`` it owns, or a pending one (``phase``)."""
-        payload = self.claim_payload()
-        if payload is None:
-            return
-        self._claim_since = since
-        task_id, map_index = owner_of(context, self.task_id)
-        push_claim(
-            context,
-            Claim(
-                task_id=task_id,
-                map_index=map_index,
-                fingerprint=fingerprint(self.hook_class.service, payload),
-                since=since.isoformat(),
-                run_id=run_id,
-                request=fingerprint(self.hook_class.service, self.claim_request()),
-                phase=phase,
-            ),
-        )
-
-    def claim_task_ids(self) -> list[str]:
-        """Tasks of the DAG whose claims can concern this one: runs operators of the same service."""
-        dag = self.get_dag() if hasattr(self, "get_dag") else None
-        if dag is None:
-            return [self.task_id]
-        ids = []
-        for task_id, task in dag.task_dict.items():
-            cls = getattr(task, "operator_class", None) or type(task)
-            hook_class = getattr(cls, "hook_class", None) if isinstance(cls, type) else None
-            if task_id == self.task_id or (
-                hook_class is not None
-                and issubclass(cls, BaseRunOperator)
-                and hook_class.service == self.hook_class.service
-            ):
-                ids.append(task_id)
-        return ids
-
-    def choose_own_run(self, context: Any, candidates: Sequence[Candidate]) -> str | None:
-        """The candidate that is this task instance's run, by the claims of the DAG run.
-
-        Candidates claimed by another task instance are skipped; when ownership is unclear,
-        :class:`~airflow_provider_runs.operators.claims.RunOwnershipUnclearError` (nothing adopted).
-        The chosen run is claimed at once and the claims read again: if another task instance
-        claimed it meanwhile, this one lets it go and fails the try (it never shares a run).
-        """
-        candidates = [c for c in candidates if c.run_id not in self.replaced_runs]
-        payload = self.claim_payload()
-        if not candidates or payload is None:
-            return candidates[0].run_id if candidates else None
-        me = owner_of(context, self.task_id)
-        task_ids = self.claim_task_ids()
-        since = getattr(self, "_claim_since", None) or datetime.now(timezone.utc)
-        run_id = choose_run(
-            candidates,
-            read_claims(context, task_ids),
-            me=me,
-            fingerprint=fingerprint(self.hook_class.service, payload),
-            request=fingerprint(self.hook_class.service, self.claim_request()),
-            exclude=self.replaced_runs,
-        )
-        if run_id is None:
-            return None
-        self._claim(context, run_id, since)
-        rivals = conflicting_claims(read_claims(context, task_ids), me=me, run_id=run_id)
-        if rivals:
-            self._claim(context, None, since, PHASE_LOOKUP)
-            raise RunOwnershipUnclearError(
-                f"Run {run_id} was claimed at the same time by {', '.join(c.describe() for c in rivals)}; "
-                "letting it go. Nothing was adopted or created; the next try looks again."
-            )
-        return run_id
-
     def wait(
         self, context: Any, run_id: str, *, reattached: bool = False, deadline: float | None = None
     ) -> Any:
-        """Wait for the run (deferred or here) and return :meth:`handle_status`'s manifest."""
+        """Wait for the run (deferred or here) and return :meth:`handle_status`'s manifest.
+
+        The wait ends at this try's deadline (:meth:`try_deadline`: fixed at the first wait, so a
+        resumed run keeps the clock), or at ``deadline`` when given.
+        """
         if not self.wait_for_completion:
             return self.secret_free(self.build_manifest(context, run_id, None))
-        if deadline is None and self.timeout is not None:
-            deadline = time.time() + self.timeout
+        if deadline is not None:
+            self.keep_deadline(deadline)
+        deadline = self.try_deadline()
         if self.deferrable:
             self.defer(
                 trigger=self.make_trigger(run_id, deadline),
                 method_name="execute_complete",
                 kwargs={"reattached": reattached, "deadline": deadline, "wait_state": dict(self.wait_state)},
-                timeout=None if deadline is None else timedelta(seconds=deadline - time.time() + DEFER_GRACE),
+                timeout=defer_timeout(deadline),
             )
         event = self.poll_until_done(run_id, deadline)
-        return self.complete(context, event, reattached=reattached, deadline=deadline)
+        return self.complete(context, event, reattached=reattached)
 
     def execute_complete(
         self,
@@ -565,10 +296,12 @@ class BaseRunOperator(RunWaitMixin, WaitArgumentsMixin, BaseOperator):
         deadline: float | None = None,
         wait_state: dict[str, Any] | None = None,
     ) -> Any:
-        """Resume after the trigger's event (``wait_state`` carries small counters across deferrals)."""
+        """Resume after the trigger's event; ``deadline`` (this try's) and ``wait_state`` (small
+        counters) come back from the deferral."""
         self.wait_state = dict(wait_state or {})
+        self.keep_deadline(deadline)
         with fail_without_retry():
-            return self.complete(context, event, reattached=reattached, deadline=deadline)
+            return self.complete(context, event, reattached=reattached)
 
     def complete(
         self,
@@ -578,7 +311,10 @@ class BaseRunOperator(RunWaitMixin, WaitArgumentsMixin, BaseOperator):
         reattached: bool = False,
         deadline: float | None = None,
     ) -> Any:
-        """Map a wait event (from the trigger or the worker loop) to the task outcome."""
+        """Map a wait event (from the trigger or the worker loop) to the task outcome;
+        ``deadline``: this try's, when the task was resumed without it."""
+        if deadline is not None:
+            self.keep_deadline(deadline)
         run_id, status = self.status_from_event(event)
         if status.state is RunState.CANCELLED and reattached and self.wait_for_completion:
             # A user clear starts the new try ~1 s before the old trigger's on_kill cancels the
@@ -588,8 +324,8 @@ class BaseRunOperator(RunWaitMixin, WaitArgumentsMixin, BaseOperator):
             )
             self._not_reattachable(run_id)  # a look-up after an ambiguous create must not adopt it
             new_run_id, _ = self.reattach_or_submit(context, force_new=True)
-            return self.wait(context, new_run_id, reattached=False, deadline=deadline)
-        result = self.secret_free(self.handle_status(context, run_id, status))
+            return self.wait(context, new_run_id, reattached=False)
+        result = self.finish(context, run_id, status)
         mark_completed(context, run_id)
         return result
 

@@ -15,6 +15,8 @@ and refuses to adopt (raises :class:`RunOwnershipUnclearError`, a retryable fail
 nothing) when another task instance could own a candidate; see :func:`choose_run` for the rule.
 An adopted run is claimed at once and the claims read again (:func:`conflicting_claims`).
 
+:class:`ClaimsMixin` is how an operator publishes and uses claims (the base operator has it).
+
 Works the same on every Airflow 3 version (XCom only; no task state store needed). XComs of a
 task instance are deleted when its next try starts, so a try republishes its claim first thing.
 """
@@ -25,10 +27,13 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import AirflowException
+
+if TYPE_CHECKING:
+    from airflow_provider_runs.hooks.base import RunsHook
 
 CLAIM_XCOM_KEY = "runs_claim"
 """The XCom key of a task instance's claim."""
@@ -228,3 +233,104 @@ def _parse_time(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else None
+
+
+class ClaimsMixin:
+    """An operator's claims: publish its own, choose its run among look-up candidates by the
+    claims of the DAG run, and remember the runs this try must not adopt."""
+
+    hook_class: ClassVar[type[RunsHook]]
+    """The service's hook class (claims are per service)."""
+    task_id: str
+
+    def _not_reattachable(self, run_id: str | None) -> None:
+        """Remember a run that must not be reused in this try (ended, missing, or replaced)."""
+        if run_id:
+            self.__dict__.setdefault("_replaced_runs", set()).update(run_id.split(","))
+
+    @property
+    def replaced_runs(self) -> frozenset[str]:
+        """Run ids this try decided not to reuse (a look-up must not adopt them)."""
+        return frozenset(self.__dict__.get("_replaced_runs", ()))
+
+    def claim_payload(self) -> Any | None:
+        """What :meth:`find_submitted` matches runs on (hashed into the claim fingerprint);
+        ``None`` (the default) when the service has its own reference and needs no claims."""
+        return None
+
+    def claim_request(self) -> Any:
+        """The whole request: equal requests create interchangeable runs (see
+        :func:`choose_run`)."""
+        return self.claim_payload()
+
+    def _claim(self, context: Any, run_id: str | None, since: datetime, phase: str = PHASE_CREATE) -> None:
+        """Publish this task instance's claim: ``run_id`` it owns, or a pending one (``phase``)."""
+        payload = self.claim_payload()
+        if payload is None:
+            return
+        self._claim_since = since
+        task_id, map_index = owner_of(context, self.task_id)
+        push_claim(
+            context,
+            Claim(
+                task_id=task_id,
+                map_index=map_index,
+                fingerprint=fingerprint(self.hook_class.service, payload),
+                since=since.isoformat(),
+                run_id=run_id,
+                request=fingerprint(self.hook_class.service, self.claim_request()),
+                phase=phase,
+            ),
+        )
+
+    def claim_task_ids(self) -> list[str]:
+        """Tasks of the DAG whose claims can concern this one: runs operators of the same service."""
+        dag = self.get_dag() if hasattr(self, "get_dag") else None
+        if dag is None:
+            return [self.task_id]
+        ids = []
+        for task_id, task in dag.task_dict.items():
+            cls = getattr(task, "operator_class", None) or type(task)
+            hook_class = getattr(cls, "hook_class", None) if isinstance(cls, type) else None
+            if task_id == self.task_id or (
+                hook_class is not None
+                and issubclass(cls, ClaimsMixin)
+                and hook_class.service == self.hook_class.service
+            ):
+                ids.append(task_id)
+        return ids
+
+    def choose_own_run(self, context: Any, candidates: Sequence[Candidate]) -> str | None:
+        """The candidate that is this task instance's run, by the claims of the DAG run.
+
+        Candidates claimed by another task instance are skipped; when ownership is unclear,
+        :class:`RunOwnershipUnclearError` (nothing adopted).
+        The chosen run is claimed at once and the claims read again: if another task instance
+        claimed it meanwhile, this one lets it go and fails the try (it never shares a run).
+        """
+        candidates = [c for c in candidates if c.run_id not in self.replaced_runs]
+        payload = self.claim_payload()
+        if not candidates or payload is None:
+            return candidates[0].run_id if candidates else None
+        me = owner_of(context, self.task_id)
+        task_ids = self.claim_task_ids()
+        since = getattr(self, "_claim_since", None) or datetime.now(timezone.utc)
+        run_id = choose_run(
+            candidates,
+            read_claims(context, task_ids),
+            me=me,
+            fingerprint=fingerprint(self.hook_class.service, payload),
+            request=fingerprint(self.hook_class.service, self.claim_request()),
+            exclude=self.replaced_runs,
+        )
+        if run_id is None:
+            return None
+        self._claim(context, run_id, since)
+        rivals = conflicting_claims(read_claims(context, task_ids), me=me, run_id=run_id)
+        if rivals:
+            self._claim(context, None, since, PHASE_LOOKUP)
+            raise RunOwnershipUnclearError(
+                f"Run {run_id} was claimed at the same time by {', '.join(c.describe() for c in rivals)}; "
+                "letting it go. Nothing was adopted or created; the next try looks again."
+            )
+        return run_id

@@ -2,43 +2,48 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from functools import cached_property
+from typing import Any, ClassVar, Literal
 
 from airflow.providers.common.compat.sdk import AirflowSkipException
 
-from airflow_provider_runs.core.states import RunState, RunStatus
-from airflow_provider_runs.hooks.edges import (
+from airflow_provider_runs.core.states import ActionNeeded, RunState, RunStatus, StopCondition
+from airflow_provider_runs.hooks.edges import EdgesHook
+from airflow_provider_runs.hooks.edges_groups import RunGroup, group_manifest
+from airflow_provider_runs.hooks.edges_requests import (
     ASSUMPTIONS,
-    FAILED_INPUT_STATUSES,
-    GROUP_SEPARATOR,
-    EdgesHook,
-    InputsTooManyError,
     check_action,
     check_callback,
-    check_input,
+    check_parameters,
     check_schedule,
-    interpret_status,
     schedule_uid,
-    split_group,
 )
 from airflow_provider_runs.inputs import InputSource, chunked, slice_source
-from airflow_provider_runs.operators.base import BaseRunOperator, RunFailedError
-from airflow_provider_runs.outputs import open_path
+from airflow_provider_runs.operators.base import BaseRunOperator
+from airflow_provider_runs.operators.edges_arguments import (
+    check_live_input,
+    check_options,
+    count_batch_inputs,
+    input_source,
+)
+from airflow_provider_runs.operators.edges_launch import (
+    named_run,
+    named_schedule,
+    part_name,
+    reusable,
+    runs_named,
+    schedule_manifest,
+    task_run_name,
+)
+from airflow_provider_runs.operators.edges_results import write_failed_inputs, write_outputs
 from airflow_provider_runs.validation import check_json, check_output_path, fail_without_retry
+from airflow_provider_runs.waiting.errors import RunFailedError
 
 Mode = Literal["live", "async", "schedule"]
-PARTIAL_POLICIES = ("fail", "succeed", "skip")
-PAUSED_POLICIES = ("fail", "resume", "wait")
-
-
-def run_name(dag_id: str, task_id: str, run_id: str, map_index: int) -> str:
-    """The run ``name`` that marks a launch as this task instance's (Edges has no idempotency key)."""
-    digest = hashlib.sha256(json.dumps([dag_id, task_id, run_id, map_index]).encode()).hexdigest()[:20]
-    return f"airflow:{dag_id}.{task_id}:{digest}"[:255]
+PAUSE_ACTIONS = (ActionNeeded.BLOCKED, ActionNeeded.STOPPED)
+"""The reasons a run pauses that a policy (``on_blocked``, ``on_stopped``) answers."""
 
 
 class EdgesActionOperator(BaseRunOperator):
@@ -86,7 +91,7 @@ class EdgesActionOperator(BaseRunOperator):
     :param schedule_at: schedule mode: first (or only) execution time.
     """
 
-    hook_class = EdgesHook
+    hook_class: ClassVar[type[EdgesHook]] = EdgesHook
     conn_id_field = "edges_conn_id"
     template_fields: Sequence[str] = (
         "action",
@@ -128,26 +133,17 @@ class EdgesActionOperator(BaseRunOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if (
-            not isinstance(max_inputs_per_run, int)
-            or not 1 <= max_inputs_per_run <= ASSUMPTIONS["max_async_inputs"]
-        ):
-            raise ValueError(f"max_inputs_per_run must be between 1 and {ASSUMPTIONS['max_async_inputs']:,}")
+        check_options(
+            mode=mode,
+            partial_success=partial_success,
+            on_blocked=on_blocked,
+            on_stopped=on_stopped,
+            max_resumes=max_resumes,
+            max_pages=max_pages,
+            max_inputs_per_run=max_inputs_per_run,
+        )
         self.split_inputs = split_inputs
         self.max_inputs_per_run = max_inputs_per_run
-        if mode not in ("live", "async", "schedule"):
-            raise ValueError(f"mode must be live, async or schedule; got {mode!r}")
-        for arg, value, allowed in (
-            ("partial_success", partial_success, PARTIAL_POLICIES),
-            ("on_blocked", on_blocked, PAUSED_POLICIES),
-            ("on_stopped", on_stopped, PAUSED_POLICIES),
-        ):
-            if value not in allowed:
-                raise ValueError(f"{arg} must be one of {', '.join(allowed)}; got {value!r}")
-        if not isinstance(max_resumes, int) or max_resumes < 0:
-            raise ValueError(f"max_resumes must be a non-negative integer; got {max_resumes!r}")
-        if not isinstance(max_pages, int) or max_pages < 1:
-            raise ValueError(f"max_pages must be a positive integer; got {max_pages!r}")
         self.action = action
         self.mode = mode
         self.input = input
@@ -171,62 +167,39 @@ class EdgesActionOperator(BaseRunOperator):
 
     # -- arguments -----------------------------------------------------------------------
     def _source(self) -> InputSource:
-        inputs = self.inputs
-        if isinstance(inputs, str):
-            try:
-                inputs = json.loads(inputs)
-            except ValueError:
-                raise ValueError(
-                    "inputs must be a list of JSON objects; got a string that is not JSON"
-                ) from None
-        return InputSource(items=inputs, path=self.inputs_path)
+        return input_source(self.inputs, self.inputs_path)
 
     def validate_arguments(self) -> None:
         """Check the mode's arguments (and count file inputs) before any call."""
         check_action(self.action)
-        if self.parameters is not None:
-            if not isinstance(self.parameters, Mapping):
-                raise ValueError("parameters must be a JSON object")
+        if check_parameters(self.parameters) is not None:
             check_json(self.parameters, "parameters")
         check_callback(self.callback)
         self.output_path = check_output_path(self.output_path, "output_path")
         self.failed_inputs_path = check_output_path(self.failed_inputs_path, "failed_inputs_path")
         if self.mode == "live":
-            if self.inputs is not None or self.inputs_path:
-                raise ValueError('mode="live" takes one input: use input=..., not inputs or inputs_path')
-            if not isinstance(self.input, Mapping):
-                raise ValueError('mode="live" needs input=<a JSON object>')
-            check_input(self.input, "input")
+            check_live_input(self.input, self.inputs, self.inputs_path)
             return
-        if self.input is not None:
-            raise ValueError(f'mode="{self.mode}" takes inputs (a list) or inputs_path, not input')
-        if (self.inputs is None) == (not self.inputs_path):
-            raise ValueError(f'mode="{self.mode}" needs exactly one of inputs or inputs_path')
-        limit = (
-            ASSUMPTIONS["max_async_inputs"] if self.mode == "async" else ASSUMPTIONS["max_schedule_inputs"]
+        self._count = count_batch_inputs(
+            self.mode, self.input, self.inputs, self.inputs_path, split_inputs=self.split_inputs
         )
-        self._count = self._source().count()
-        if self._count < 1:
-            raise ValueError("inputs is empty: a run needs at least one input")
-        splitting = self.mode == "async" and self.split_inputs
-        if self._count > limit and not splitting:
-            hint = " (pass split_inputs=True to run them as several runs)" if self.mode == "async" else ""
-            raise InputsTooManyError(
-                f"{self.mode} mode takes at most {limit:,} inputs per run; got {self._count:,}{hint}"
-            )
         if self.mode != "schedule" and (self.cron or self.timezone or self.schedule_at):
             raise ValueError('cron, timezone and schedule_at are only for mode="schedule"')
         if self.mode == "schedule":
             check_schedule(self.cron, self.timezone, self.schedule_at)
 
-    def stop_on_states(self) -> Sequence[RunState | str]:
-        """BLOCKED / STOPPED end the wait unless their policy is ``"wait"``."""
-        stop = []
-        if self.on_blocked != "wait":
-            stop.append("BLOCKED")
-        if self.on_stopped != "wait":
-            stop.append("STOPPED")
-        return stop
+    def pause_policy(self, action: ActionNeeded) -> str:
+        """The policy (``fail``, ``resume`` or ``wait``) for a run paused for ``action``."""
+        return self.on_blocked if action is ActionNeeded.BLOCKED else self.on_stopped
+
+    def stop_on_states(self) -> Sequence[StopCondition]:
+        """A BLOCKED / STOPPED run ends the wait unless its policy is ``"wait"``."""
+        return [action for action in PAUSE_ACTIONS if self.pause_policy(action) != "wait"]
+
+    @cached_property
+    def hook(self) -> EdgesHook:
+        """The Edges hook."""
+        return self.hook_class(self.conn_id, **self.hook_params())
 
     # -- modes -----------------------------------------------------------------------------
     def execute(self, context: Any) -> Any:
@@ -259,21 +232,14 @@ class EdgesActionOperator(BaseRunOperator):
         return [item for page in pages for item in page]
 
     def _name(self, context: Any) -> str:
-        ti = context["ti"]
-        map_index = getattr(ti, "map_index", -1)
-        return run_name(
-            getattr(ti, "dag_id", None) or self.dag_id,
-            self.task_id,
-            getattr(ti, "run_id", None) or str(context.get("run_id")),
-            map_index if isinstance(map_index, int) else -1,
-        )
+        return task_run_name(context, self.dag_id, self.task_id)
 
     def _create_schedule(self, context: Any) -> dict[str, Any]:
         name = self._name(context)
-        for schedule in self.hook.iter_schedules(filters={"action_name": self.action}):
-            if schedule.get("name") == name and schedule.get("status") != "CANCELLED":
-                self.log.info("Schedule %s already exists for this task instance.", schedule_uid(schedule))
-                return self._schedule_manifest(schedule)
+        existing = named_schedule(self.hook, self.action, name)
+        if existing is not None:
+            self.log.info("Schedule %s already exists for this task instance.", schedule_uid(existing))
+            return schedule_manifest(existing)
         schedule = self.hook.run_schedule(
             self.action,
             list(self._source()),
@@ -286,16 +252,7 @@ class EdgesActionOperator(BaseRunOperator):
             identity_ids=self.identity_ids,
             name=name,
         )
-        return self._schedule_manifest(schedule)
-
-    def _schedule_manifest(self, schedule: Mapping[str, Any]) -> dict[str, Any]:
-        uid = schedule_uid(schedule)
-        return {
-            "schedule_uid": uid,
-            "status": schedule.get("status"),
-            "cron": schedule.get("cron"),
-            "next_execution_at": schedule.get("next_execution_at"),
-        }
+        return schedule_manifest(schedule)
 
     def submit(self, context: Any) -> str:
         """Launch the async run (or, split, one run per chunk), streaming the inputs.
@@ -313,24 +270,22 @@ class EdgesActionOperator(BaseRunOperator):
             return self._launch(lambda: iter(source), self._count, name)
         states: dict[str, RunState] = {}
         existing = self._read_earlier(
-            "the parts launched earlier", lambda: self._runs_named(f"{name}:part", states=states)
+            "the parts launched earlier",
+            lambda: runs_named(self.hook, self.action, f"{name}:part", states=states),
         )
         uids = []
         for k, (start, stop) in enumerate(parts, start=1):
-            part_name = f"{name}:part{k}of{len(parts)}"
-            uid = existing.get(part_name)
-            state = states.get(part_name, RunState.UNKNOWN)
-            ended = state.is_terminal and state not in (RunState.SUCCEEDED, RunState.PARTIAL)
-            if uid is not None and (ended or uid in self.replaced_runs):
+            part = part_name(name, k, len(parts))
+            uid = existing.get(part)
+            state = states.get(part, RunState.UNKNOWN)
+            if uid is not None and (not reusable(state) or uid in self.replaced_runs):
                 self.log.info("Part %s (run %s) is not reused (%s); launching it again.", k, uid, state.value)
                 uid = None
             if uid is None:
-                uid = self._launch(
-                    lambda a=start, b=stop: slice_source(source, a, b), stop - start, part_name
-                )
+                uid = self._launch(lambda a=start, b=stop: slice_source(source, a, b), stop - start, part)
             uids.append(uid)
         self.log.info("Split %s inputs into %d runs: %s", f"{self._count:,}", len(uids), ", ".join(uids))
-        return GROUP_SEPARATOR.join(uids)
+        return RunGroup.of(uids).run_id
 
     def _launch(self, inputs: Any, count: int, name: str) -> str:
         handle = self.hook.run_async(
@@ -348,23 +303,6 @@ class EdgesActionOperator(BaseRunOperator):
             raise RunFailedError(f"Edges returned a launch handle without run_uid: keys {sorted(handle)}")
         return str(uid)
 
-    def _runs_named(
-        self, prefix: str, since: datetime | None = None, *, states: dict[str, RunState] | None = None
-    ) -> dict[str, str]:
-        """``{name: uid}`` of this action's recent runs whose name starts with ``prefix`` (the
-        newest run of each name); ``states``, when given, receives each one's listed state."""
-        found: dict[str, str] = {}
-        for run in self.hook.iter_runs(filters={"action_name": [self.action]}, sort="-created_at"):
-            created = _parse_time(run.get("created_at"))
-            if since is not None and created is not None and created < since:
-                break
-            name = run.get("name") or ""
-            if name.startswith(prefix) and name not in found:
-                found[name] = str(run["uid"])
-                if states is not None:
-                    states[name] = interpret_status(run.get("status")).state
-        return found
-
     def find_submitted(self, context: Any, since: datetime) -> str | None:
         """The newest run of this action carrying this task instance's name, created since ``since``.
 
@@ -372,27 +310,14 @@ class EdgesActionOperator(BaseRunOperator):
         retry's :meth:`submit` reuses the parts that exist and launches the others).
         """
         name = self._name(context)
-        runs = self._runs_named(name, since)
-        if name in runs:
-            return runs[name]
-        parts = {n: uid for n, uid in runs.items() if n.startswith(f"{name}:part")}
-        if parts:
-            total = int(next(iter(parts)).rsplit("of", 1)[-1])
-            ordered = [parts.get(f"{name}:part{k}of{total}") for k in range(1, total + 1)]
-            if all(ordered):
-                return GROUP_SEPARATOR.join(ordered)  # type: ignore[arg-type]
-        return None
-
-    def run_url(self, run_id: str) -> str:
-        """The URL of the run (of the first run of a split batch)."""
-        return self.hook.run_url(split_group(run_id)[0])
+        return named_run(runs_named(self.hook, self.action, name, since), name)
 
     # -- outcome ---------------------------------------------------------------------------
     def handle_status(self, context: Any, run_id: str, status: RunStatus) -> dict[str, Any] | None:
         """Apply the policies: partial success, blocked, stopped; write results before deciding."""
-        raw = str(status.raw_status)
-        if raw in ("BLOCKED", "STOPPED"):
-            return self._on_paused(context, run_id, status, raw)
+        action = status.action if status.state is RunState.NEEDS_ACTION else None
+        if action is not None and action in PAUSE_ACTIONS:
+            return self._on_paused(context, run_id, status, action)
         if status.state is RunState.FAILED:
             raise self.failure(run_id, status)
         manifest = self.build_manifest(context, run_id, status)
@@ -409,14 +334,14 @@ class EdgesActionOperator(BaseRunOperator):
             raise self.failure(run_id, status)
         return manifest
 
-    def _on_paused(self, context: Any, run_id: str, status: RunStatus, raw: str) -> Any:
-        policy = self.on_blocked if raw == "BLOCKED" else self.on_stopped
+    def _on_paused(self, context: Any, run_id: str, status: RunStatus, action: ActionNeeded) -> Any:
+        policy = self.pause_policy(action)
         resumes = int(self.wait_state.get("resumes", 0))
         if policy == "resume" and resumes < self.max_resumes:
             self.log.warning(
                 "Run %s is %s (%s); resuming (%d of %d).",
                 run_id,
-                raw,
+                action.value,
                 status.message,
                 resumes + 1,
                 self.max_resumes,
@@ -424,32 +349,24 @@ class EdgesActionOperator(BaseRunOperator):
             self.hook.resume_run(status.details.get("run_uid") or run_id)
             self.wait_state["resumes"] = resumes + 1
             return self.wait(context, run_id)
-        what = f"is {raw}" + (f" after {resumes} resumes" if policy == "resume" else "")
+        what = f"is {action.value}" + (f" after {resumes} resumes" if policy == "resume" else "")
         raise self.failure(run_id, status, what=what)
 
     def build_manifest(self, context: Any, run_id: str, status: RunStatus | None) -> dict[str, Any]:
         """Write outputs and failed inputs to their files; return paths and counts."""
-        uids = split_group(run_id)
-        runs = [self.hook.get_run(uid) for uid in uids]
-        counts = [r.get("output_count") for r in runs]
-        manifest: dict[str, Any] = {
-            "run_uid": run_id,
-            "status": status.raw_status if status is not None and len(uids) > 1 else runs[0].get("status"),
-            "url": self.run_url(run_id),
-            "output_count": sum(c for c in counts if isinstance(c, int)),
-        }
-        if len(uids) > 1:
-            manifest["runs"] = [{"run_uid": r.get("uid"), "status": r.get("status")} for r in runs]
+        group = RunGroup.parse(run_id)
+        runs = [self.hook.get_run(uid) for uid in group]
+        manifest = group_manifest(run_id, runs, status, self.run_url(run_id))
         if status is None:
             return manifest
-        written = self._write_outputs(uids)
+        written = write_outputs(self.hook, group.uids, self.output_path)
         expected = manifest["output_count"]
         if written < expected:
             raise RunFailedError(
                 f"Edges run {run_id} reports {expected} results but only {written} could be read. "
                 f"Run: {self.run_url(run_id)}"
             )
-        total, failed = self._write_failed_inputs(uids)
+        total, failed = write_failed_inputs(self.hook, group.uids, self.failed_inputs_path)
         manifest.update(
             {
                 "results": written,
@@ -461,60 +378,3 @@ class EdgesActionOperator(BaseRunOperator):
             }
         )
         return manifest
-
-    def _write_outputs(self, uids: list[str]) -> int:
-        """Stream every result of the runs to ``output_path`` (JSON lines); return the count."""
-        count = 0
-        items = (item for uid in uids for item in self.hook.iter_outputs(uid))
-        if self.output_path:
-            target = open_path(self.output_path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with target.open("w") as handle:
-                for item in items:
-                    handle.write(json.dumps(item, separators=(",", ":")) + "\n")
-                    count += 1
-        else:
-            count = sum(1 for _ in items)
-        return count
-
-    def _write_failed_inputs(self, uids: list[str]) -> tuple[int, int]:
-        """Stream the runs' inputs once: write the failed ones; return ``(inputs, failed)``."""
-        total = count = 0
-        handle = None
-        try:
-            for item in (item for uid in uids for item in self.hook.iter_inputs(uid)):
-                total += 1
-                if item.get("status") not in FAILED_INPUT_STATUSES:
-                    continue
-                if handle is None and self.failed_inputs_path:
-                    target = open_path(self.failed_inputs_path)
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    handle = target.open("w")
-                record = {
-                    "uid": item.get("uid"),
-                    "status": item.get("status"),
-                    "input": item.get("input_data"),
-                    "custom_data": item.get("custom_data"),
-                    "error": item.get("last_error"),
-                }
-                if handle is not None:
-                    handle.write(json.dumps(record, separators=(",", ":")) + "\n")
-                count += 1
-        finally:
-            if handle is not None:
-                handle.close()
-        return total, count
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        from datetime import timezone
-
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed

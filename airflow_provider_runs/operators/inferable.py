@@ -6,20 +6,53 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Any, Literal
+from functools import cached_property
+from typing import Any, ClassVar, Literal
 
-from airflow_provider_runs.core.states import RunState, RunStatus
+from airflow_provider_runs.core.states import ActionNeeded, RunState, RunStatus, StopCondition
+from airflow_provider_runs.hooks.base import RunsHook
 from airflow_provider_runs.hooks.inferable import InferableHook, idempotency_id
 from airflow_provider_runs.operators.base import BaseRunOperator, RunFailedError
-from airflow_provider_runs.operators.human_approval import approved, ask_for_approval
 from airflow_provider_runs.results import ResultSchema
+from airflow_provider_runs.services import INFERABLE
+from airflow_provider_runs.validation import templated_object
+from airflow_provider_runs.waiting.approval import approved, ask_for_approval
 
 OnPaused = Literal["wait", "fail", "ask"]
 ON_PAUSED = ("wait", "fail", "ask")
+"""What the operator does with a run waiting for an approval (``on_paused``)."""
 MAX_GENERATIONS = 50
+"""The most runs one task instance starts (each after the previous one failed)."""
 
 
-class InferableRunOperator(BaseRunOperator):
+class InferableTaskMixin:
+    """What the Inferable operator and sensor share: the connection and cluster arguments, the
+    typed hook and the stop condition of the approval policy (``on_paused``)."""
+
+    hook_class: ClassVar[type[RunsHook]] = InferableHook
+    """The service's hook class."""
+    conn_id_field: ClassVar[str] = "inferable_conn_id"
+    """Name of the connection argument."""
+    inferable_conn_id: str
+    cluster_id: str | None
+    on_paused: str
+
+    @cached_property
+    def hook(self) -> InferableHook:
+        """The Inferable hook (with the task's cluster override)."""
+        return InferableHook(self.inferable_conn_id, **self.hook_params())
+
+    def hook_params(self) -> dict[str, Any]:
+        """Pass the cluster override to the hook (and the trigger)."""
+        return {"cluster_id": self.cluster_id} if self.cluster_id else {}
+
+    def stop_on_states(self) -> Sequence[StopCondition]:
+        """A run waiting for an approval ends the wait unless ``on_paused="wait"``: the task then
+        fails (``"fail"``) or asks a human in Airflow (the operator's ``"ask"``)."""
+        return () if self.on_paused == "wait" else (ActionNeeded.APPROVAL,)
+
+
+class InferableRunOperator(InferableTaskMixin, BaseRunOperator):
     """Start an Inferable agent run and wait for its (validated) result.
 
     The run ``id`` is an idempotency key derived from the DAG, task, DAG run and map index, so a
@@ -53,8 +86,6 @@ class InferableRunOperator(BaseRunOperator):
     :param inferable_run_id: use this run id instead of the derived idempotency key. Templated.
     """
 
-    hook_class = InferableHook
-    conn_id_field = "inferable_conn_id"
     template_fields: Sequence[str] = (
         "initial_prompt",
         "system_prompt",
@@ -71,7 +102,7 @@ class InferableRunOperator(BaseRunOperator):
         *,
         initial_prompt: str,
         result_schema: Mapping[str, Any] | type | None = None,
-        inferable_conn_id: str = InferableHook.default_conn_name,
+        inferable_conn_id: str = INFERABLE.default_conn_id,
         cluster_id: str | None = None,
         system_prompt: str | None = None,
         name: str | None = None,
@@ -109,10 +140,6 @@ class InferableRunOperator(BaseRunOperator):
         self.approval_timeout = approval_timeout
         self.inferable_run_id = inferable_run_id
 
-    def hook_params(self) -> dict[str, Any]:
-        """Pass the cluster override to the hook (and the trigger)."""
-        return {"cluster_id": self.cluster_id} if self.cluster_id else {}
-
     def _run_fields(self, run_id: str | None) -> dict[str, Any]:
         """The ``create_run`` keyword arguments of this task (checked by ``build_run_body``)."""
         return dict(
@@ -123,8 +150,8 @@ class InferableRunOperator(BaseRunOperator):
             result_schema=self.result.json_schema if self.result else None,
             tools=self.tools,
             on_status_change=self.on_status_change,
-            input=_as_object(self.input, "input"),
-            context=_as_object(self.context, "context"),
+            input=templated_object(self.input, "input"),
+            context=templated_object(self.context, "context"),
             reasoning_traces=self.reasoning_traces,
             interactive=self.interactive,
             enable_result_grounding=self.enable_result_grounding,
@@ -133,10 +160,6 @@ class InferableRunOperator(BaseRunOperator):
     def validate_arguments(self) -> None:
         """Check the rendered arguments before any call."""
         InferableHook.build_run_body(**self._run_fields(self.inferable_run_id or "placeholder-id"))
-
-    def stop_on_states(self) -> Sequence[RunState]:
-        """A paused run needing approval ends the wait unless ``on_paused="wait"``."""
-        return () if self.on_paused == "wait" else (RunState.NEEDS_ACTION,)
 
     def submit(self, context: Any) -> str:
         """Create the run under its idempotency key (or reuse the live run holding it)."""
@@ -165,9 +188,11 @@ class InferableRunOperator(BaseRunOperator):
         raise RunFailedError(f"{MAX_GENERATIONS} runs of this task instance failed; not starting another")
 
     def handle_status(self, context: Any, run_id: str, status: RunStatus) -> dict[str, Any] | None:
-        """Validate a result; act on a paused run per ``on_paused``; fail with the reason otherwise."""
-        if status.state is RunState.NEEDS_ACTION:
-            return self._on_approval(context, run_id, status)
+        """Validate a result; act on a run waiting for an approval per ``on_paused``; fail with the
+        reason otherwise."""
+        if status.state is RunState.NEEDS_ACTION and status.action is ActionNeeded.APPROVAL:
+            self._on_approval(context, run_id, status)
+            return None
         if status.state is not RunState.SUCCEEDED:
             run = self.hook.find_run(run_id) or {}
             failure = self.failure(run_id, status)
@@ -182,7 +207,8 @@ class InferableRunOperator(BaseRunOperator):
         """Read the run once; validate the result against the schema."""
         return run_manifest(self.hook, run_id, self.result, validate=status is not None)
 
-    def _on_approval(self, context: Any, run_id: str, status: RunStatus) -> Any:
+    def _on_approval(self, context: Any, run_id: str, status: RunStatus) -> None:
+        """Fail (``on_paused="fail"``) or ask a human in Airflow (``"ask"``) about the approval."""
         job_id = status.details.get("job_id")
         if self.on_paused == "fail":
             raise self.failure(run_id, status, what="waits for an approval and on_paused='fail'")
@@ -237,12 +263,3 @@ def run_manifest(
             )
         result = result_schema.to_xcom(result)
     return {"run_id": run_id, "status": run.get("status"), "url": url, "result": result if validate else None}
-
-
-def _as_object(value: Any, name: str) -> Any:
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            raise ValueError(f"{name} must be a JSON object; got a string that is not JSON") from None
-    return value

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from functools import cached_property
+from typing import Any, cast
 
 from airflow_provider_runs.core.states import RunState, RunStatus
-from airflow_provider_runs.hooks.inference_sh import (
-    STATUS_NUMBERINGS,
-    InferenceShHook,
-    StatusNumbering,
-    _created_at,
-    validate_run_request,
-)
+from airflow_provider_runs.hooks.inference_sh import InferenceShHook, RunFields, StatusNumbering
+from airflow_provider_runs.hooks.inference_sh_requests import created_at, validate_run_request
+from airflow_provider_runs.hooks.inference_sh_states import check_numbering
 from airflow_provider_runs.operators.base import BaseRunOperator
 from airflow_provider_runs.operators.claims import Candidate
 from airflow_provider_runs.outputs import write_json
-from airflow_provider_runs.validation import check_output_path
+from airflow_provider_runs.services import INFERENCE_SH
+from airflow_provider_runs.validation import check_output_path, templated_object
 
 
 class InferenceShTaskOperator(BaseRunOperator):
@@ -80,7 +77,7 @@ class InferenceShTaskOperator(BaseRunOperator):
         *,
         app: str | None = None,
         input: Mapping[str, Any] | str | None = None,
-        inference_sh_conn_id: str = InferenceShHook.default_conn_name,
+        inference_sh_conn_id: str = INFERENCE_SH.default_conn_id,
         app_id: str | None = None,
         version_id: str | None = None,
         function: str | None = None,
@@ -97,8 +94,8 @@ class InferenceShTaskOperator(BaseRunOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if status_numbering is not None and status_numbering not in STATUS_NUMBERINGS:
-            raise ValueError(f"status_numbering must be one of {STATUS_NUMBERINGS}; got {status_numbering!r}")
+        if status_numbering is not None:
+            check_numbering(status_numbering)
         self.app = app
         self.input = {} if input is None else input
         self.inference_sh_conn_id = inference_sh_conn_id
@@ -116,20 +113,21 @@ class InferenceShTaskOperator(BaseRunOperator):
         self.output_path = output_path
         self.status_numbering = status_numbering
 
+    @cached_property
+    def hook(self) -> InferenceShHook:
+        """The inference.sh hook."""
+        return cast(InferenceShHook, super().hook)
+
     def hook_params(self) -> dict[str, Any]:
         """Pass the numbering override to the hook (and the trigger)."""
         return {"status_numbering": self.status_numbering} if self.status_numbering else {}
 
     def _input(self) -> Any:
-        value = self.input
-        if isinstance(value, str):  # a template rendered to JSON text
-            try:
-                value = json.loads(value)
-            except ValueError:
-                raise ValueError("input must be a JSON object; got a string that is not JSON") from None
-        return value
+        """The rendered ``input`` (JSON text from a template is parsed)."""
+        return templated_object(self.input, "input")
 
-    def _request_kwargs(self) -> dict[str, Any]:
+    def _request_kwargs(self) -> RunFields:
+        """The rendered request fields besides ``app`` and ``input`` (empty texts: not given)."""
         return {
             "app_id": self.app_id,
             "version_id": self.version_id,
@@ -185,7 +183,7 @@ class InferenceShTaskOperator(BaseRunOperator):
             state = self.hook.task_status(task).state
             if state.is_terminal and state not in (RunState.SUCCEEDED, RunState.PARTIAL):
                 continue
-            candidates.append(Candidate(str(task["id"]), _created_at(task)))
+            candidates.append(Candidate(str(task["id"]), created_at(task)))
         return self.choose_own_run(context, candidates)
 
     def build_manifest(self, context: Any, run_id: str, status: RunStatus | None) -> dict[str, Any]:

@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
 from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue, conf
 
-from airflow_provider_runs.core.errors import RateLimitedError, RunsApiError
-from airflow_provider_runs.core.waiting import ends_wait, stop_names
+from airflow_provider_runs.core.errors import RunsApiError
 from airflow_provider_runs.links import RunLink
-from airflow_provider_runs.operators.base import (
-    DEFER_GRACE,
-    RunFailedError,
-    RunFailedNoRetryError,
-    RunWaitMixin,
-    WaitArgumentsMixin,
-    default_poll_interval,
-    to_seconds,
-)
 from airflow_provider_runs.validation import (
     InvalidArgumentError,
     check_path_segment,
     fail_without_retry,
     invalid_arguments,
-    non_retryable,
 )
+from airflow_provider_runs.waiting.arguments import WaitArgumentsMixin
+from airflow_provider_runs.waiting.deadline import defer_timeout
+from airflow_provider_runs.waiting.task_wait import RunWaitMixin
+from airflow_provider_runs.waiting.waiter import RunWaiter
 
 
 class BaseRunSensor(RunWaitMixin, WaitArgumentsMixin, BaseSensorOperator):
@@ -36,13 +28,14 @@ class BaseRunSensor(RunWaitMixin, WaitArgumentsMixin, BaseSensorOperator):
     :param run_id: the remote run's id. Templated.
     :param deferrable: wait in the triggerer; defaults to ``[operators] default_deferrable``.
     :param poll_interval: seconds between polls (the sensor's ``poke_interval``).
-    :param timeout: the longest time to wait in seconds (the sensor's ``timeout``).
+    :param timeout: the longest time to wait in seconds (the sensor's ``timeout``); deferred, it is
+        measured from the first wait of this try (see :mod:`airflow_provider_runs.waiting.deadline`).
     :param max_consecutive_failures: transient polling failures in a row before failing
         (5xx, timeouts, resets; a 429 is backpressure and never counts).
     """
 
     operator_extra_links = (RunLink(),)
-    template_fields = ("run_id",)
+    template_fields: Sequence[str] = ("run_id",)
     ui_color = "#eaf7ea"
 
     def __init__(
@@ -55,14 +48,13 @@ class BaseRunSensor(RunWaitMixin, WaitArgumentsMixin, BaseSensorOperator):
         max_consecutive_failures: int = 10,
         **kwargs: Any,
     ) -> None:
-        poll_interval = default_poll_interval() if poll_interval is None else poll_interval
-        self.check_wait_arguments(poll_interval, timeout, max_consecutive_failures)
-        super().__init__(poke_interval=to_seconds(poll_interval, "poll_interval"), timeout=timeout, **kwargs)
+        poll, _ = self.check_wait_arguments(poll_interval, timeout, max_consecutive_failures)
+        super().__init__(poke_interval=poll, timeout=timeout, **kwargs)
         self.run_id = run_id
         self.deferrable = deferrable
-        self.poll_interval = to_seconds(poll_interval, "poll_interval")
+        self.poll_interval = poll
         self.max_consecutive_failures = max_consecutive_failures
-        self._failures = 0
+        self._waiter: RunWaiter | None = None
 
     def _check_run_id(self) -> str:
         if not isinstance(self.run_id, str) or not self.run_id.strip():
@@ -82,45 +74,41 @@ class BaseRunSensor(RunWaitMixin, WaitArgumentsMixin, BaseSensorOperator):
         self._publish(context, run_id)
         if not self.deferrable:
             return super().execute(context)
-        timeout = to_seconds(self.timeout, "timeout")
-        deadline = None if timeout is None else time.time() + timeout
+        deadline = self.try_deadline()
         self.defer(
             trigger=self.make_trigger(run_id, deadline),
             method_name="execute_complete",
-            timeout=None if timeout is None else timedelta(seconds=timeout + DEFER_GRACE),
+            timeout=defer_timeout(deadline),
         )
 
+    def poke_waiter(self, run_id: str) -> RunWaiter:
+        """The waiting rules of this try's pokes (kept between pokes: they count failures in a
+        row); without a deadline, as the sensor's own ``timeout`` ends poking, and without the run
+        URL in its messages (the task's extra link has it)."""
+        if self._waiter is None or self._waiter.run_id != run_id:
+            self._waiter = self.make_waiter(run_id, None, None)
+        return self._waiter
+
     def poke(self, context: Any) -> bool | PokeReturnValue:
-        """One status poll; transient errors count toward ``max_consecutive_failures``, a 429
-        (or the connection's request budget having no room) does not: the poke is simply not done."""
+        """One status poll, judged by :class:`~airflow_provider_runs.waiting.waiter.RunWaiter`:
+        transient errors count toward ``max_consecutive_failures``; a 429 (or the connection's
+        request budget having no room) does not: the poke is simply not done; an error no retry
+        can fix fails the task without retrying. Errors other than the service's are raised as
+        they are."""
         run_id = self._check_run_id()
+        waiter = self.poke_waiter(run_id)
         try:
-            status = self.hook.get_status(run_id)
+            step = waiter.on_status(self.hook.get_status(run_id))
         except RunsApiError as exc:
-            if isinstance(exc, RateLimitedError):
-                self.log.info(
-                    "Polling run %s was rate-limited (not a failure); next poke later: %s", run_id, exc
-                )
-                return False
-            if not exc.retryable:
-                error = RunFailedNoRetryError if non_retryable(exc) is not None else RunFailedError
-                raise error(f"Polling run {run_id} failed: {exc}") from None
-            self._failures += 1
-            if self._failures >= self.max_consecutive_failures:
-                raise RunFailedError(
-                    f"Polling run {run_id} failed {self._failures} times in a row; last error: {exc}"
-                ) from None
-            self.log.warning("Polling run %s failed (%d in a row): %s", run_id, self._failures, exc)
+            step = waiter.on_error(exc)
+        if step.event is None:
             return False
-        self._failures = 0
-        if not ends_wait(status, stop_names(self.stop_on_states())):
-            return False
+        run_id, status = self.status_from_event(step.event)
         with fail_without_retry():
-            result = self.secret_free(self.handle_status(context, run_id, status))
-            return PokeReturnValue(is_done=True, xcom_value=result)
+            return PokeReturnValue(is_done=True, xcom_value=self.finish(context, run_id, status))
 
     def execute_complete(self, context: Any, event: Mapping[str, Any] | None = None) -> Any:
         """Map the trigger's event to the outcome."""
         run_id, status = self.status_from_event(event)
         with fail_without_retry():
-            return self.secret_free(self.handle_status(context, run_id, status))
+            return self.finish(context, run_id, status)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from functools import cached_property
+from typing import Any, ClassVar
 
-from airflow_provider_runs.core.states import RunState, RunStatus
+from airflow_provider_runs.core.states import ActionNeeded, RunState, RunStatus, StopCondition
 from airflow_provider_runs.hooks.edges import EdgesHook
-from airflow_provider_runs.operators.base import RunFailedError
+from airflow_provider_runs.hooks.edges_groups import RunGroup, group_manifest
 from airflow_provider_runs.sensors.base import BaseRunSensor
+from airflow_provider_runs.waiting.errors import RunFailedError
 
 
 class EdgesRunSensor(BaseRunSensor):
@@ -16,15 +18,16 @@ class EdgesRunSensor(BaseRunSensor):
 
     ``SUCCEEDED`` succeeds; ``PARTIAL_SUCCEEDED`` follows ``partial_success`` (``"fail"`` or
     ``"succeed"``); ``FAILED``/``INVALID`` fail with the service's reason; ``BLOCKED``/``STOPPED``
-    fail with ``last_error`` unless ``on_paused="wait"``.
+    fail with ``last_error`` unless ``on_paused="wait"``. A run group (the ``run_uid`` of a batch
+    the operator split into several runs, ``uid1,uid2,...``) is waited on as one run.
 
-    :param run_id: the run uid. Templated.
+    :param run_id: the run uid (or run group). Templated.
     :param edges_conn_id: the connection id (default ``edges_default``).
     :param partial_success: ``"fail"`` (default) or ``"succeed"``.
     :param on_paused: ``"fail"`` (default) or ``"wait"`` for BLOCKED/STOPPED runs.
     """
 
-    hook_class = EdgesHook
+    hook_class: ClassVar[type[EdgesHook]] = EdgesHook
     conn_id_field = "edges_conn_id"
     template_fields: Sequence[str] = ("run_id",)
 
@@ -45,9 +48,14 @@ class EdgesRunSensor(BaseRunSensor):
         self.partial_success = partial_success
         self.on_paused = on_paused
 
-    def stop_on_states(self) -> Sequence[RunState | str]:
+    @cached_property
+    def hook(self) -> EdgesHook:
+        """The Edges hook."""
+        return self.hook_class(self.conn_id, **self.hook_params())
+
+    def stop_on_states(self) -> Sequence[StopCondition]:
         """BLOCKED/STOPPED end the wait unless ``on_paused="wait"``."""
-        return () if self.on_paused == "wait" else ("BLOCKED", "STOPPED")
+        return () if self.on_paused == "wait" else (ActionNeeded.BLOCKED, ActionNeeded.STOPPED)
 
     def handle_status(self, context: Any, run_id: str, status: RunStatus) -> dict[str, Any] | None:
         """Succeed on SUCCEEDED (and PARTIAL when allowed); fail otherwise."""
@@ -56,14 +64,19 @@ class EdgesRunSensor(BaseRunSensor):
         return super().handle_status(context, run_id, status)
 
     def build_manifest(self, context: Any, run_id: str, status: RunStatus | None) -> dict[str, Any]:
-        """The run's status and counts (results stay at the service: read them with the hook)."""
-        run = self.hook.get_run(run_id)
-        if run.get("status") is None:
-            raise RunFailedError(f"Edges run {run_id} has no status")
+        """The run's status and counts (results stay at the service: read them with the hook);
+        for a run group, the combined status, the summed counts and each run's status."""
+        group = RunGroup.parse(run_id)
+        runs = [self.hook.get_run(uid) for uid in group]
+        for uid, run in zip(group, runs, strict=True):
+            if run.get("status") is None:
+                raise RunFailedError(f"Edges run {uid} has no status")
+        if group.is_split:
+            return group_manifest(run_id, runs, status, self.run_url(run_id))
         return {
             "run_uid": run_id,
-            "status": run.get("status"),
-            "output_count": run.get("output_count"),
+            "status": runs[0].get("status"),
+            "output_count": runs[0].get("output_count"),
             "url": self.run_url(run_id),
         }
 

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from airflow_provider_runs.core.states import RunState, RunStatus
-from airflow_provider_runs.hooks.inferable import InferableHook
-from airflow_provider_runs.operators.inferable import run_manifest
+from airflow_provider_runs.core.states import RunStatus
+from airflow_provider_runs.operators.inferable import InferableTaskMixin, run_manifest
 from airflow_provider_runs.results import ResultSchema
 from airflow_provider_runs.sensors.base import BaseRunSensor
+from airflow_provider_runs.services import INFERABLE
 
 
-class InferableRunSensor(BaseRunSensor):
+class InferableRunSensor(InferableTaskMixin, BaseRunSensor):
     """Wait for an Inferable run to end, with the operator's outcome mapping.
 
     ``done`` succeeds (the result validated against ``result_schema`` when given), ``failed``
     fails with the failure reason. A run waiting for an approval keeps the sensor waiting with
-    ``on_paused="wait"`` (default) or fails it with ``on_paused="fail"``.
+    ``on_paused="wait"`` (default) or ends the wait with ``on_paused="fail"``, and the base's
+    ``handle_status`` fails the task (only ``SUCCEEDED`` succeeds).
 
     :param run_id: the Inferable run id. Templated.
     :param inferable_conn_id: the connection id (default ``inferable_default``).
@@ -26,14 +27,10 @@ class InferableRunSensor(BaseRunSensor):
     :param on_paused: ``"wait"`` or ``"fail"`` for a run waiting for an approval.
     """
 
-    hook_class = InferableHook
-    conn_id_field = "inferable_conn_id"
-    template_fields: Sequence[str] = ("run_id",)
-
     def __init__(
         self,
         *,
-        inferable_conn_id: str = InferableHook.default_conn_name,
+        inferable_conn_id: str = INFERABLE.default_conn_id,
         cluster_id: str | None = None,
         result_schema: Mapping[str, Any] | type | None = None,
         on_paused: str = "wait",
@@ -46,14 +43,6 @@ class InferableRunSensor(BaseRunSensor):
         self.cluster_id = cluster_id
         self.result = ResultSchema.from_argument(result_schema)
         self.on_paused = on_paused
-
-    def hook_params(self) -> dict[str, Any]:
-        """Pass the cluster override to the hook (and the trigger)."""
-        return {"cluster_id": self.cluster_id} if self.cluster_id else {}
-
-    def stop_on_states(self) -> Sequence[RunState]:
-        """With ``on_paused="fail"`` a pending approval ends the wait."""
-        return (RunState.NEEDS_ACTION,) if self.on_paused == "fail" else ()
 
     def build_manifest(self, context: Any, run_id: str, status: RunStatus | None) -> dict[str, Any]:
         """Read the run once; validate its result."""

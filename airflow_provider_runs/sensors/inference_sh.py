@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any, cast
 
 from airflow_provider_runs.core.states import RunStatus
 from airflow_provider_runs.hooks.inference_sh import InferenceShHook
 from airflow_provider_runs.operators.inference_sh import task_manifest
 from airflow_provider_runs.sensors.base import BaseRunSensor
+from airflow_provider_runs.services import INFERENCE_SH
 from airflow_provider_runs.validation import check_output_path
 
 
@@ -25,12 +28,12 @@ class InferenceShTaskSensor(BaseRunSensor):
 
     hook_class = InferenceShHook
     conn_id_field = "inference_sh_conn_id"
-    template_fields = ("run_id", "output_path")
+    template_fields: Sequence[str] = ("run_id", "output_path")
 
     def __init__(
         self,
         *,
-        inference_sh_conn_id: str = InferenceShHook.default_conn_name,
+        inference_sh_conn_id: str = INFERENCE_SH.default_conn_id,
         output_path: str | None = None,
         status_numbering: str | None = None,
         **kwargs: Any,
@@ -39,6 +42,11 @@ class InferenceShTaskSensor(BaseRunSensor):
         self.inference_sh_conn_id = inference_sh_conn_id
         self.output_path = output_path
         self.status_numbering = status_numbering
+
+    @cached_property
+    def hook(self) -> InferenceShHook:
+        """The inference.sh hook."""
+        return cast(InferenceShHook, super().hook)
 
     def validate_arguments(self) -> None:
         """Check ``run_id`` and ``output_path`` before any call."""

@@ -48,7 +48,8 @@ class EmulatorParts:
     """Where the emulator finds a service.
 
     :param prefix: the URL prefix of the service's routes (e.g. ``/inference-sh``); a connection's
-        host is the emulator's base URL plus this prefix.
+        host is the emulator's base URL plus this prefix plus the path of ``default_base_url``
+        (``/edges`` + ``/v1``).
     :param service: ``module:attribute`` of the emulated service (an object following
         :class:`airflow_provider_runs.testing.emulator.service.EmulatedService`).
     """

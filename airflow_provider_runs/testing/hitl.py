@@ -108,7 +108,7 @@ class HumanInTheLoopResponder:
                     update_hitl_detail_payload=UpdateHITLDetailPayload(
                         chosen_options=[self.choice], params_input={}
                     ),
-                    user=_User(),
+                    user=_User(),  # type: ignore[arg-type]  # a stand-in with the fields read
                     session=session,
                     map_index=ti.map_index,
                 )

@@ -21,7 +21,7 @@ schedule:
 - each batch is one :meth:`RunsHook.abatch_status` call in its own task; a run it answers gets
   its status, a run it leaves out (or any run when the service has no batch read after all) gets
   ``None`` and the trigger reads it with its own ``aget_status``; an error of the batch request
-  is raised to every trigger of the batch, whose :class:`~airflow_provider_runs.core.waiting.RunWaiter`
+  is raised to every trigger of the batch, whose :class:`~airflow_provider_runs.waiting.waiter.RunWaiter`
   applies its own rules.
 
 There is no cap per tick (unlike :func:`~airflow_provider_runs.core.timers.coalesced_sleep`): a
@@ -230,12 +230,9 @@ class StatusPoller:
     def _budget_wait(self) -> float:
         """Seconds until the connection's request budget lets a request out (``0`` without one,
         or before the hook's first request built its transport)."""
-        transport = getattr(self.hook, "_async_transport", None)
-        limiter = getattr(getattr(transport, "config", None), "limiter", None)
-        if limiter is None:
-            return 0.0
         try:
-            return sane_seconds(limiter.next_slot_in())
+            limiter = self.hook.request_limiter()
+            return 0.0 if limiter is None else sane_seconds(limiter.next_slot_in())
         except Exception:  # a budget that cannot tell must not stop the polls
             return 0.0
 

@@ -1,10 +1,15 @@
 """The generic deferrable waiter: polls a run until it ends, then yields exactly one event.
 
-One trigger class serves every service: the service is named by its hook class path, and the
-hook's :meth:`~airflow_provider_runs.hooks.base.RunsHook.aget_status` does the mapping. The
-serialized kwargs are primitives only (no secret: the hook reads the key from the connection
-inside the triggerer), and the deadline is an absolute UNIX time, so a restarted or moved
-trigger keeps the original clock.
+One trigger class serves every service: the service is named by its descriptor's name
+(``service="inference_sh"``; see :mod:`airflow_provider_runs.services`), and the service hook's
+:meth:`~airflow_provider_runs.hooks.base.RunsHook.aget_status` does the mapping. The serialized
+kwargs are primitives only (no secret: the hook reads the key from the connection inside the
+triggerer), and the deadline is an absolute UNIX time, so a restarted or moved trigger keeps the
+original clock.
+
+Triggers serialized by earlier versions are still read: ``hook_class`` (the hook's dotted path)
+in place of ``service``, and raw service statuses (``"BLOCKED"``, ``"STOPPED"``) in
+``stop_on_states``, which read as :class:`~airflow_provider_runs.core.states.ActionNeeded` reasons.
 
 Where the service can read many runs in one request (:attr:`RunsHook.batch_size`), the trigger's
 polls go through its process's shared :mod:`~airflow_provider_runs.triggers.poller` of the
@@ -16,18 +21,19 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from typing import Any, TypeVar
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_runs.core.http import request_deadline
 from airflow_provider_runs.core.retry import NO_RETRY
-from airflow_provider_runs.core.states import RunStatus
+from airflow_provider_runs.core.states import RunStatus, StopCondition, stop_condition
 from airflow_provider_runs.core.timers import coalesced_sleep
-from airflow_provider_runs.core.waiting import EVENT_ERROR, RunWaiter, Step
 from airflow_provider_runs.hooks.base import RunsHook
+from airflow_provider_runs.services import service_named
 from airflow_provider_runs.triggers.poller import PULL_FORWARD, StatusPoller, status_poller
+from airflow_provider_runs.waiting.waiter import EVENT_ERROR, RunWaiter, Step
 
 T = TypeVar("T")
 
@@ -45,10 +51,31 @@ def load_hook_class(path: str) -> type[RunsHook]:
     """Import a hook class by dotted path, accepting only :class:`RunsHook` subclasses."""
     from airflow.providers.common.compat.module_loading import import_string
 
-    hook_class = import_string(path)
+    return _checked_hook(import_string(path), path)
+
+
+def service_hook_class(name: str) -> type[RunsHook]:
+    """The hook class of the service called ``name`` (its descriptor's hook)."""
+    return _checked_hook(service_named(name).load_hook(), name)
+
+
+def _checked_hook(hook_class: Any, what: str) -> type[RunsHook]:
     if not isinstance(hook_class, type) or not issubclass(hook_class, RunsHook):
-        raise TypeError(f"{path} is not a RunsHook subclass")
+        raise TypeError(f"{what} does not name a RunsHook subclass")
     return hook_class
+
+
+def read_stop_conditions(names: Iterable[Any], log: Any) -> tuple[StopCondition, ...]:
+    """Read serialized ``stop_on_states``: ``RunState`` and ``ActionNeeded`` names (the raw
+    statuses ``"BLOCKED"``/``"STOPPED"`` of earlier versions read as ``ActionNeeded`` reasons).
+    An unknown name is logged and ignored: a serialized trigger never fails on it."""
+    conditions: dict[StopCondition, None] = {}
+    for name in names:
+        try:
+            conditions[stop_condition(name)] = None
+        except ValueError:
+            log.warning("Ignoring stop_on_states entry %r: not a RunState or ActionNeeded name.", name)
+    return tuple(conditions)
 
 
 def class_path(cls: type) -> str:
@@ -59,7 +86,8 @@ def class_path(cls: type) -> str:
 class RunStatusTrigger(BaseTrigger):
     """Wait for a remote run to reach a terminal state, asynchronously, in the triggerer.
 
-    :param hook_class: dotted path of the service's hook class (a ``RunsHook`` subclass).
+    :param service: the service's name (``ServiceDescriptor.name``, e.g. ``"inference_sh"``); its
+        descriptor names the hook.
     :param conn_id: the Airflow connection id of the service.
     :param run_id: the remote run's id.
     :param poll_interval: seconds between two status polls.
@@ -69,17 +97,20 @@ class RunStatusTrigger(BaseTrigger):
         clears it), where the service can cancel. Never on triggerer shutdown or restart.
     :param max_consecutive_failures: transient polling failures (429, 5xx, timeouts, resets)
         are ridden out with backoff; this many in a row yield an ``error`` event.
-    :param stop_on_states: non-terminal :class:`RunState` names or raw service statuses that
-        also end the wait (for example ``["NEEDS_ACTION"]`` when the operator must act on a
-        paused run, or ``["BLOCKED"]``).
+    :param stop_on_states: names of stop conditions that also end the wait: non-terminal
+        :class:`~airflow_provider_runs.core.states.RunState` names (``["NEEDS_ACTION"]`` when the
+        operator must act on any paused run) or :class:`~airflow_provider_runs.core.states.ActionNeeded`
+        names (``["BLOCKED"]``: a run paused for that reason). Unknown names are logged and ignored.
     :param hook_params: extra primitive keyword arguments for the hook's constructor.
     :param run_url: the run's URL, quoted in event messages.
+    :param hook_class: the hook's dotted path, as triggers serialized by earlier versions name the
+        service (read in place of ``service``; a trigger built with it serializes it again).
     """
 
     def __init__(
         self,
         *,
-        hook_class: str,
+        service: str | None = None,
         conn_id: str,
         run_id: str,
         poll_interval: float = 5.0,
@@ -89,8 +120,10 @@ class RunStatusTrigger(BaseTrigger):
         stop_on_states: list[str] | None = None,
         hook_params: dict[str, Any] | None = None,
         run_url: str | None = None,
+        hook_class: str | None = None,
     ) -> None:
         super().__init__()
+        self.service = service
         self.hook_class = hook_class
         self.conn_id = conn_id
         self.run_id = run_id
@@ -98,7 +131,8 @@ class RunStatusTrigger(BaseTrigger):
         self.deadline = float(deadline) if deadline is not None else None
         self.cancel_on_kill = bool(cancel_on_kill)
         self.max_consecutive_failures = int(max_consecutive_failures)
-        self.stop_on_states = list(stop_on_states or [])
+        self.stop_conditions = read_stop_conditions(stop_on_states or (), self.log)
+        self.stop_on_states = [c.value for c in self.stop_conditions]
         self.hook_params = dict(hook_params or {})
         self.run_url = run_url
         self._hook: RunsHook | None = None
@@ -111,7 +145,7 @@ class RunStatusTrigger(BaseTrigger):
         return (
             class_path(type(self)),
             {
-                "hook_class": self.hook_class,
+                **self._service_kwargs(),
                 "conn_id": self.conn_id,
                 "run_id": self.run_id,
                 "poll_interval": self.poll_interval,
@@ -124,12 +158,27 @@ class RunStatusTrigger(BaseTrigger):
             },
         )
 
+    def _service_kwargs(self) -> dict[str, Any]:
+        """How the serialized form names the service: as it was given (a legacy ``hook_class``
+        stays one, so a custom hook subclass survives the round trip)."""
+        if self.service is None and self.hook_class is not None:
+            return {"hook_class": self.hook_class}
+        return {"service": self.service}
+
+    def hook_type(self) -> type[RunsHook]:
+        """The service's hook class (imported once)."""
+        if self._hook_cls is None:
+            if self.service is None and self.hook_class is not None:
+                self._hook_cls = load_hook_class(self.hook_class)
+            else:
+                self._hook_cls = service_hook_class(str(self.service))
+        return self._hook_cls
+
     @property
     def hook(self) -> RunsHook:
         """The service hook, without internal retries: this trigger's loop retries."""
         if self._hook is None:
-            hook_class = load_hook_class(self.hook_class)
-            self._hook = hook_class(self.conn_id, retry=NO_RETRY, **self.hook_params)
+            self._hook = self.hook_type()(self.conn_id, retry=NO_RETRY, **self.hook_params)
         return self._hook
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
@@ -145,7 +194,7 @@ class RunStatusTrigger(BaseTrigger):
                 poll_interval=self.poll_interval,
                 deadline=self.deadline,
                 max_consecutive_failures=self.max_consecutive_failures,
-                stop_on_states=tuple(self.stop_on_states),
+                stop_on_states=self.stop_conditions,
                 run_url=self.run_url,
                 log=self.log,
             )
@@ -208,9 +257,7 @@ class RunStatusTrigger(BaseTrigger):
         cached = self.__dict__.get("_poller_of_loop")
         if cached is not None and cached[0]() is loop:
             return cached[1]
-        if self._hook_cls is None:
-            self._hook_cls = load_hook_class(self.hook_class)
-        poller = status_poller(self._hook_cls, self.conn_id, self.hook_params)
+        poller = status_poller(self.hook_type(), self.conn_id, self.hook_params)
         self._batched = poller is not None
         self.__dict__["_poller_of_loop"] = (weakref.ref(loop), poller)
         return poller

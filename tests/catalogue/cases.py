@@ -7,12 +7,14 @@ Each case runs against the emulator (connections from :func:`connection_env`) an
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
+
+from emulation import connection_json
+from support import make_context
 
 INF_KEY = "inf_catalogue_key_0123456789"
 INFERABLE_KEY = "sk_inf_catalogue_key_000000000000000000"
@@ -36,44 +38,29 @@ class Case:
 
 
 def connection_env(server: Any, **overrides: str) -> dict[str, str]:
-    """``AIRFLOW_CONN_*`` for the catalogue's connections on ``server``."""
+    """``AIRFLOW_CONN_*`` for the catalogue's connections on ``server`` (an ``EmulatorServer``)."""
 
-    def conn(conn_type: str, service: str, key: str, **extra: Any) -> str:
-        return json.dumps(
-            {"conn_type": conn_type, "host": server.service_url(service), "password": key, "extra": extra}
-        )
+    def conn(service: str, key: str, **extra: Any) -> str:
+        return connection_json(service, server.service_url(service), key, **extra)
 
     return {
-        "AIRFLOW_CONN_INFERENCE_SH_DEFAULT": conn("inference_sh", "inference_sh", INF_KEY),
-        "AIRFLOW_CONN_INFERENCE_SH_BADKEY": conn("inference_sh", "inference_sh", "inf_wrong_catalogue_key"),
-        "AIRFLOW_CONN_INFERENCE_SH_BADNUMBERING": conn(
-            "inference_sh", "inference_sh", INF_KEY, status_numbering="x"
-        ),
-        "AIRFLOW_CONN_INFERENCE_SH_NOKEY": json.dumps(
-            {"conn_type": "inference_sh", "host": "http://127.0.0.1:9"}
-        ),
-        "AIRFLOW_CONN_INFERABLE_DEFAULT": conn("inferable", "inferable", INFERABLE_KEY, cluster_id=CLUSTER),
-        "AIRFLOW_CONN_INFERABLE_MACHINE": conn("inferable", "inferable", MACHINE_KEY, cluster_id=CLUSTER),
-        "AIRFLOW_CONN_INFERABLE_BADKEY": conn(
-            "inferable", "inferable", "sk_inf_wrong_key_00000", cluster_id=CLUSTER
-        ),
-        "AIRFLOW_CONN_INFERABLE_NOCLUSTER": conn("inferable", "inferable", INFERABLE_KEY),
-        "AIRFLOW_CONN_EDGES_DEFAULT": conn("edges", "edges", EDGES_KEY, identity_mode="managed"),
-        "AIRFLOW_CONN_EDGES_BADKEY": conn("edges", "edges", "edges_wrong_key_0000"),
-        "AIRFLOW_CONN_EDGES_BADIDENTITY": conn("edges", "edges", EDGES_KEY, identity_mode="direct"),
+        "AIRFLOW_CONN_INFERENCE_SH_DEFAULT": conn("inference_sh", INF_KEY),
+        "AIRFLOW_CONN_INFERENCE_SH_BADKEY": conn("inference_sh", "inf_wrong_catalogue_key"),
+        "AIRFLOW_CONN_INFERENCE_SH_BADNUMBERING": conn("inference_sh", INF_KEY, status_numbering="x"),
+        "AIRFLOW_CONN_INFERENCE_SH_NOKEY": connection_json("inference_sh", "http://127.0.0.1:9"),
+        "AIRFLOW_CONN_INFERABLE_DEFAULT": conn("inferable", INFERABLE_KEY, cluster_id=CLUSTER),
+        "AIRFLOW_CONN_INFERABLE_MACHINE": conn("inferable", MACHINE_KEY, cluster_id=CLUSTER),
+        "AIRFLOW_CONN_INFERABLE_BADKEY": conn("inferable", "sk_inf_wrong_key_00000", cluster_id=CLUSTER),
+        "AIRFLOW_CONN_INFERABLE_NOCLUSTER": conn("inferable", INFERABLE_KEY),
+        "AIRFLOW_CONN_EDGES_DEFAULT": conn("edges", EDGES_KEY, identity_mode="managed"),
+        "AIRFLOW_CONN_EDGES_BADKEY": conn("edges", "edges_wrong_key_0000"),
+        "AIRFLOW_CONN_EDGES_BADIDENTITY": conn("edges", EDGES_KEY, identity_mode="direct"),
         **overrides,
     }
 
 
-class _TI:
-    try_number, map_index, run_id, dag_id = 1, -1, "manual__catalogue", "catalogue"
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        pass
-
-
 def _ctx() -> dict[str, Any]:
-    return {"ti": _TI()}
+    return make_context(dag_id="catalogue", run_id="manual__catalogue")
 
 
 # -- builders ---------------------------------------------------------------------------------------

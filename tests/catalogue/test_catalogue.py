@@ -7,17 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_runs.testing.emulator import EmulatorServer
-
 from .cases import CASES, connection_env, emulator_config, render_markdown, run_case
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "errors.md"
 
 
 @pytest.fixture(scope="module")
-def results():
-    mp = pytest.MonkeyPatch()
-    with EmulatorServer(emulator_config()) as server:
+def results(emulator_factory):
+    server = emulator_factory(emulator_config())
+    with pytest.MonkeyPatch.context() as mp:
         for key, value in connection_env(server).items():
             mp.setenv(key, value)
         out = {}
@@ -28,7 +26,6 @@ def results():
             except AssertionError as exc:  # the case did not fail: its own test reports it
                 error, message = "no error", str(exc)
             out[case.id] = (error, message, server.control.counters()["requests_total"])
-    mp.undo()
     return out
 
 

@@ -5,11 +5,10 @@ adopting map 0's."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 
 import pytest
-from conftest import _dagbag_api, task_states, xcom_result
+from dag_runs import serialize_dag, task_states, xcom_result
 
 from airflow_provider_runs.operators.claims import CLAIM_XCOM_KEY
 
@@ -24,8 +23,7 @@ def arm_create_fault(context):
 
 
 @pytest.fixture
-def claims_dag(airflow_db, emulator_connections):
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
+def claims_dag(airflow_db, runs_emulator_env):
     from airflow.sdk import DAG
 
     from airflow_provider_runs.operators.inference_sh import InferenceShTaskOperator
@@ -34,23 +32,19 @@ def claims_dag(airflow_db, emulator_connections):
         InferenceShTaskOperator.partial(
             task_id="echo", app="acme/echo@v1", poll_interval=0.1, on_execute_callback=arm_create_fault
         ).expand(input=[{"text": "same"}, {"text": "same"}])
-    DagBag, sync_bag_to_db = _dagbag_api()
-    DagBundlesManager().sync_bundles_to_db()
-    bag = DagBag(dag_folder=os.devnull, collect_dags=False)
-    bag.bag_dag(dag)
-    sync_bag_to_db(bag, "dags-folder", None)
-    CONTROL["server"] = emulator_connections
+    serialize_dag(dag)
+    CONTROL["server"] = runs_emulator_env
     yield dag
     CONTROL.clear()
 
 
-def test_map_1_does_not_adopt_map_0s_task(claims_dag, emulator_connections):
+def test_map_1_does_not_adopt_map_0s_task(claims_dag, runs_emulator_env):
     dag_run = claims_dag.test()
     assert task_states(dag_run) == {"echo[0]": "success", "echo[1]": "success"}
     first, second = xcom_result(dag_run, "echo", 0), xcom_result(dag_run, "echo", 1)
     assert first["task_id"] != second["task_id"]
     assert first["output"]["text"] == second["output"]["text"] == "same"
-    counters = emulator_connections.control.counters()
+    counters = runs_emulator_env.control.counters()
     assert counters["inference_sh"]["tasks_created"] == 2
     assert counters["faults_injected"]["503"] == 1  # map 1's create really failed once
     claim = xcom_result(dag_run, "echo", 1, key=CLAIM_XCOM_KEY)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import task_states, xcom_result
+from dag_runs import task_states, xcom_result
 
 
 @pytest.fixture
-def run_dag(example_dagbag, emulator_connections):
+def run_dag(example_dagbag, runs_emulator_env):
     def run(dag_id: str):
         dag_run = example_dagbag.dags[dag_id].test()
         return dag_run
@@ -33,14 +33,14 @@ def test_session_dag(run_dag):
     assert xcom_result(dag_run, "open_session", key="run_url").endswith(first["task_id"])
 
 
-def test_batch_dag(run_dag, emulator_connections):
+def test_batch_dag(run_dag, runs_emulator_env):
     dag_run = run_dag("example_inference_sh_batch")
     states = task_states(dag_run)
     assert states["summarize"] == "success", states
     assert sum(1 for k, v in states.items() if k.startswith("echo[") and v == "success") == 5
     summary = xcom_result(dag_run, "summarize")
     assert summary == {"count": 5, "texts": [f"document {i}" for i in range(1, 6)]}
-    assert emulator_connections.control.counters()["inference_sh"]["tasks_created"] == 5
+    assert runs_emulator_env.control.counters()["inference_sh"]["tasks_created"] == 5
 
 
 def test_inferable_daily_report(run_dag):
@@ -52,7 +52,7 @@ def test_inferable_daily_report(run_dag):
 
 
 @pytest.mark.parametrize(("choice", "approved"), [("Approve", True), ("Deny", False)])
-def test_inferable_approval_answered_in_airflow(run_dag, emulator_connections, choice, approved):
+def test_inferable_approval_answered_in_airflow(run_dag, runs_emulator_env, choice, approved):
     pytest.importorskip("airflow.sdk.exceptions", reason="needs Airflow 3.3 awaiting_input")
     from airflow.sdk import exceptions
 
@@ -64,7 +64,7 @@ def test_inferable_approval_answered_in_airflow(run_dag, emulator_connections, c
         dag_run = run_dag("example_inferable_approval")
     assert human.answered and "send_email" in human.answered[0]["subject"], human.errors
     assert task_states(dag_run) == {"notify_customer": "success"}
-    assert emulator_connections.control.counters()["inferable"]["approvals"] == 1
+    assert runs_emulator_env.control.counters()["inferable"]["approvals"] == 1
     from airflow_provider_runs.hooks.inferable import InferableHook
 
     run_id = xcom_result(dag_run, "notify_customer", key="run_id")
@@ -72,7 +72,7 @@ def test_inferable_approval_answered_in_airflow(run_dag, emulator_connections, c
     assert InferableHook().list_events(run_id=run_id, type=answer), f"no {answer} event for {run_id}"
 
 
-def test_edges_nightly_enrichment(run_dag, emulator_connections, edges_example_dir):
+def test_edges_nightly_enrichment(run_dag, runs_emulator_env, edges_example_dir):
     dag_run = run_dag("example_edges_nightly_enrichment")
     states = task_states(dag_run)
     assert states == {"export_profiles": "success", "enrich_profiles": "success", "summarize": "success"}, (
@@ -89,7 +89,7 @@ def test_edges_nightly_enrichment(run_dag, emulator_connections, edges_example_d
     assert len(Path(manifest["output_path"]).read_text().splitlines()) == manifest["results"]
 
 
-def test_edges_live_and_schedule(run_dag, emulator_connections):
+def test_edges_live_and_schedule(run_dag, runs_emulator_env):
     dag_run = run_dag("example_edges_live_and_schedule")
     assert task_states(dag_run) == {"lookup_one_profile": "success", "weekly_schedule": "success"}
     assert xcom_result(dag_run, "weekly_schedule")["schedule_uid"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from conftest import _dagbag_api
+from dag_runs import serialize_dag
 
 from airflow_provider_runs.operators.inference_sh import InferenceShTaskOperator
 
@@ -29,12 +29,12 @@ def all_xcoms(dag_run) -> dict[tuple[str, str], str]:
         }
 
 
-def test_key_is_masked_everywhere(example_dagbag, emulator_connections, capfd):
+def test_key_is_masked_everywhere(example_dagbag, runs_emulator_env, capfd):
     from airflow.models.renderedtifields import RenderedTaskInstanceFields
     from airflow.providers.common.compat.sdk import DAG
     from airflow.utils.session import create_session
 
-    key = emulator_connections.config.inference_sh_api_keys[0]
+    key = runs_emulator_env.config.inference_sh_api_keys[0]
     with DAG(dag_id="secrets_probe", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
         InferenceShTaskOperator(
             task_id="probe",
@@ -44,10 +44,7 @@ def test_key_is_masked_everywhere(example_dagbag, emulator_connections, capfd):
             poll_interval=0.2,
             deferrable=True,
         )
-    DagBag, sync_bag_to_db = _dagbag_api()
-    bag = DagBag(dag_folder="/dev/null")
-    bag.bag_dag(dag)
-    sync_bag_to_db(bag, "dags-folder", None)
+    serialize_dag(dag)
     dag_run = dag.test()
     assert str(getattr(dag_run.state, "value", dag_run.state)) == "success"
     with create_session() as session:

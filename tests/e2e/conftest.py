@@ -9,16 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from example_ids import APPROVAL_DAG, EXAMPLE_DAG_IDS
 from stack import OUTPUT_DIR, AirflowStack, wait_until
-
-EXAMPLE_DAG_IDS = (
-    "example_inference_sh_session",
-    "example_inference_sh_batch",
-    "example_inferable_daily_report",
-    "example_inferable_approval",
-    "example_edges_nightly_enrichment",
-    "example_edges_live_and_schedule",
-)
 
 
 @pytest.fixture(scope="session")
@@ -38,9 +30,6 @@ def stack(output_dir: Path) -> Iterator[AirflowStack]:
         yield deployment
     finally:
         deployment.stop()
-
-
-APPROVAL_DAG = "example_inferable_approval"
 
 
 HUMAN_SECONDS = 2.0

@@ -7,8 +7,8 @@ import time
 import pytest
 import requests
 
-from airflow_provider_runs.testing.emulator import EmulatorConfig, EmulatorServer
-from airflow_provider_runs.testing.emulator.connections import DEFAULT_CLUSTER
+from airflow_provider_runs.testing.emulator import EmulatorConfig
+from airflow_provider_runs.testing.emulator.inferable_api import DEFAULT_CLUSTER
 
 INF_KEY = "sk_inf_emulator_test_key_000000000000000"
 EDGES_KEY = "edges_emulator_test_key"
@@ -17,40 +17,25 @@ PEOPLE = [{"linkedin_profile_url": "https://www.linkedin.com/in/x"}]
 
 
 @pytest.fixture(scope="module")
-def server():
-    config = EmulatorConfig(
+def server(emulator_factory):
+    return emulator_factory(
         inferable_clusters={DEFAULT_CLUSTER: [INF_KEY]},
         inferable_step_seconds=0.05,
         edges_api_keys=[EDGES_KEY],
         edges_input_seconds=0.001,
     )
-    with EmulatorServer(config) as srv:
-        yield srv
 
 
 @pytest.fixture
 def inf(server):
     server.control.reset()
-    base = f"{server.service_url('inferable')}/clusters/{DEFAULT_CLUSTER}"
-
-    def call(method, path, key=INF_KEY, **kwargs):
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return requests.request(method, base + path, headers=headers, timeout=10, **kwargs)
-
-    call.server = server
-    return call
+    return server.client("inferable", INF_KEY, prefix=f"/clusters/{DEFAULT_CLUSTER}")
 
 
 @pytest.fixture
 def edges(server):
     server.control.reset()
-    base = server.service_url("edges")
-
-    def call(method, path, key=EDGES_KEY, **kwargs):
-        return requests.request(method, base + path, headers={"X-API-Key": key}, timeout=30, **kwargs)
-
-    call.server = server
-    return call
+    return server.client("edges", EDGES_KEY, timeout=30)
 
 
 @pytest.mark.parametrize(

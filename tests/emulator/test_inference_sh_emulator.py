@@ -15,25 +15,16 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 
 
 @pytest.fixture(scope="module")
-def server():
-    config = EmulatorConfig(
+def server(emulator_factory):
+    return emulator_factory(
         inference_sh_api_keys=[KEY], default_task_duration=0.3, stream_heartbeat_seconds=0.2
     )
-    with EmulatorServer(config) as srv:
-        yield srv
 
 
 @pytest.fixture
 def api(server):
     server.control.reset()
-    base = server.service_url("inference_sh")
-
-    def call(method, path, **kwargs):
-        headers = {**AUTH, **kwargs.pop("headers", {})}
-        return requests.request(method, base + path, headers=headers, timeout=10, **kwargs)
-
-    call.server = server
-    return call
+    return server.client("inference_sh", KEY)
 
 
 def create(api, input_=None, **body):

@@ -23,40 +23,25 @@ SLUG = "linkedin-extract-people"
 
 
 @pytest.fixture(scope="module")
-def server():
-    config = EmulatorConfig(
+def server(emulator_factory):
+    return emulator_factory(
         edges_api_keys=[EDGES_KEY, EDGES_KEY_B],
         edges_input_seconds=0.001,
         inference_sh_api_keys=[INF_KEY, INF_KEY_B],
         default_task_duration=0.1,
     )
-    with EmulatorServer(config) as srv:
-        yield srv
 
 
 @pytest.fixture
 def edges(server):
     server.control.reset()
-    base = server.service_url("edges")
-
-    def call(method, path, key=EDGES_KEY, **kwargs):
-        return requests.request(method, base + path, headers={"X-API-Key": key}, timeout=10, **kwargs)
-
-    call.server = server
-    return call
+    return server.client("edges", EDGES_KEY)
 
 
 @pytest.fixture
 def inf(server):
     server.control.reset()
-    base = server.service_url("inference_sh")
-
-    def call(method, path, key=INF_KEY, **kwargs):
-        headers = {"Authorization": f"Bearer {key}"}
-        return requests.request(method, base + path, headers=headers, timeout=10, **kwargs)
-
-    call.server = server
-    return call
+    return server.client("inference_sh", INF_KEY)
 
 
 def launch(edges, key=EDGES_KEY):

@@ -2,38 +2,26 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from airflow_provider_runs.testing.emulator import EmulatorConfig, EmulatorServer
-
+from emulation import started_emulator
 from support import TEST_KEY
-
-
-def inference_sh_conn(url: str, key: str = TEST_KEY, **extra) -> str:
-    """The JSON form of an ``inference_sh`` connection."""
-    return json.dumps({"conn_type": "inference_sh", "host": url, "password": key, "extra": extra})
 
 
 @pytest.fixture(scope="session")
 def inference_sh_server():
     """One emulator for the session, current envelope and numbering, accepting ``TEST_KEY``."""
-    with EmulatorServer(
-        EmulatorConfig(inference_sh_api_keys=[TEST_KEY], default_task_duration=0.3)
-    ) as server:
+    with started_emulator(inference_sh_api_keys=[TEST_KEY], default_task_duration=0.3) as server:
         yield server
 
 
 @pytest.fixture
 def emulator(inference_sh_server, monkeypatch):
-    """The session emulator, reset, with ``inference_sh_default`` pointing at it."""
-    inference_sh_server.control.reset()
-    url = inference_sh_server.service_url("inference_sh")
-    monkeypatch.setenv("AIRFLOW_CONN_INFERENCE_SH_DEFAULT", inference_sh_conn(url))
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_INFERENCE_SH_WRONG_KEY", inference_sh_conn(url, key="inf_wrong_key_0000")
+    """The session emulator, reset, with ``inference_sh_default`` (and ``_wrong_key``, ``_legacy``)
+    pointing at it."""
+    yield from inference_sh_server.fresh(
+        monkeypatch,
+        inference_sh_default=inference_sh_server.connection("inference_sh"),
+        inference_sh_wrong_key=inference_sh_server.connection("inference_sh", "inf_wrong_key_0000"),
+        inference_sh_legacy=inference_sh_server.connection("inference_sh", status_numbering="legacy"),
     )
-    monkeypatch.setenv("AIRFLOW_CONN_INFERENCE_SH_LEGACY", inference_sh_conn(url, status_numbering="legacy"))
-    yield inference_sh_server
-    inference_sh_server.control.clear_faults()

@@ -13,10 +13,9 @@ from airflow_provider_runs.hooks.edges import EdgesHook
 from airflow_provider_runs.operators.base import RunFailedError
 from airflow_provider_runs.operators.edges import EdgesActionOperator
 from airflow_provider_runs.sensors.edges import EdgesRunSensor
-from airflow_provider_runs.testing.emulator import EmulatorConfig, EmulatorServer
 from airflow_provider_runs.testing.emulator.edges_api.assumptions import LIVE_PAGE_SIZE, LIVE_PAGES
 
-from support import FakeStateStore, run_deferrable
+from support import FakeStateStore, at_any_push, make_context, run_deferrable
 
 KEY = "edges_integration_key_0001"
 PATHS = ["deferrable", "worker"]
@@ -31,42 +30,26 @@ def profiles(n: int, start: int = 0) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def edges_server():
-    with EmulatorServer(EmulatorConfig(edges_api_keys=[KEY], edges_input_seconds=0.01)) as server:
-        yield server
+def edges_server(emulator_factory):
+    return emulator_factory(edges_api_keys=[KEY], edges_input_seconds=0.01)
 
 
 @pytest.fixture
 def emu(edges_server, monkeypatch):
-    edges_server.control.reset()
-    url = edges_server.service_url("edges")
-    conn = {"conn_type": "edges", "host": url, "password": KEY, "extra": {"identity_mode": "managed"}}
-    monkeypatch.setenv("AIRFLOW_CONN_EDGES_DEFAULT", json.dumps(conn))
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_EDGES_WRONG_KEY", json.dumps({**conn, "password": "edges_wrong_key_000"})
+    yield from edges_server.fresh(
+        monkeypatch,
+        edges_default=edges_server.connection("edges", identity_mode="managed"),
+        edges_wrong_key=edges_server.connection("edges", "edges_wrong_key_000", identity_mode="managed"),
     )
-    yield edges_server
-    edges_server.control.clear_faults()
 
 
 def counters(emu):
     return emu.control.counters()["edges"]
 
 
-class TI:
-    def __init__(self, try_number=1, map_index=-1):
-        self.try_number, self.map_index, self.run_id, self.dag_id = try_number, map_index, "manual__1", "dag"
-        self.xcoms = {}
-
-    def xcom_push(self, key, value):
-        self.xcoms[key] = value
-
-
-def context(try_number=1, store=None):
-    ctx = {"ti": TI(try_number)}
-    if store is not None:
-        ctx["task_state_store"] = store
-    return ctx
+def context(try_number=1, store=None, **ti_fields):
+    """A task context whose task instance has the identity run names are derived from."""
+    return make_context(try_number, store, dag_id="dag", run_id="manual__1", **ti_fields)
 
 
 def operator(tmp_path=None, scenario=None, **kwargs):
@@ -188,12 +171,8 @@ def test_inputs_from_jsonl_and_csv(emu, path, tmp_path):
 def test_retry_reattaches(emu, path, store):
     shared = FakeStateStore() if store else None
 
-    class Crash(TI):
-        def xcom_push(self, key, value):
-            raise SystemExit("worker killed")
-
     with pytest.raises(SystemExit):
-        operator().execute({"ti": Crash(1), **({"task_state_store": shared} if store else {})})
+        operator().execute(context(1, shared, crash_on=at_any_push))
     assert run(operator(), path, context(2, shared))["status"] == "SUCCEEDED"
     assert counters(emu)["runs_created"] == 1
 
@@ -274,10 +253,8 @@ def test_launch_without_a_configured_callback_sends_a_valid_one(emu):
 
 
 def test_launch_uses_the_connections_callback_url(emu, monkeypatch):
-    url = emu.service_url("edges")
-    extra = {"identity_mode": "managed", "callback_url": "https://hooks.example.com/edges"}
-    conn = {"conn_type": "edges", "host": url, "password": KEY, "extra": extra}
-    monkeypatch.setenv("AIRFLOW_CONN_EDGES_CALLBACK", json.dumps(conn))
+    conn = emu.connection("edges", identity_mode="managed", callback_url="https://hooks.example.com/edges")
+    monkeypatch.setenv("AIRFLOW_CONN_EDGES_CALLBACK", conn)
     manifest = run(operator(edges_conn_id="edges_callback"), "worker")
     callback = EdgesHook("edges_callback").get_run(manifest["run_uid"])["callback"]
     assert callback == {"url": "https://hooks.example.com/edges"}
@@ -299,6 +276,24 @@ def test_sensor(emu, path):
         "output_count": 5,
         "url": EdgesHook().run_url(uid),
     }
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_sensor_waits_on_a_split_batch(emu, path):
+    """The ``run_uid`` of a split batch (a run group, ``uid1,uid2,...``) is waited on as one run."""
+    created = operator(
+        inputs=profiles(25), split_inputs=True, max_inputs_per_run=10, wait_for_completion=False
+    )
+    group = created.execute(context())["run_uid"]
+    assert len(group.split(",")) == 3
+    sensor = EdgesRunSensor(
+        task_id="watch", run_id=group, poll_interval=0.05, deferrable=path == "deferrable"
+    )
+    ctx = context()
+    result = run_deferrable(sensor, ctx) if sensor.deferrable else sensor.execute(ctx)
+    assert result["run_uid"] == group and result["status"] == "SUCCEEDED" and result["output_count"] == 25
+    assert [run["run_uid"] for run in result["runs"]] == group.split(",")
+    assert result["url"] == EdgesHook().run_url(group.split(",")[0])
 
 
 # -- bad input --------------------------------------------------------------------------------
@@ -419,13 +414,9 @@ def test_too_many_inputs_without_split_is_refused_with_a_hint(emu):
 def test_split_batch_retry_reuses_every_part(emu, path):
     store = FakeStateStore()
 
-    class Crash(TI):
-        def xcom_push(self, key, value):
-            raise SystemExit("worker killed")
-
     op = lambda: operator(inputs=profiles(25), split_inputs=True, max_inputs_per_run=10)  # noqa: E731
     with pytest.raises(SystemExit):
-        op().execute({"ti": Crash(1), "task_state_store": store})
+        op().execute(context(1, store, crash_on=at_any_push))
     assert run(op(), path, context(2, store))["status"] == "SUCCEEDED"
     assert counters(emu)["runs_created"] == 3
 

@@ -29,6 +29,7 @@ from airflow_provider_runs.core.retry import NO_RETRY, RetryPolicy
 from airflow_provider_runs.hooks.edges import EdgesHook, streamed_launch_body
 from airflow_provider_runs.triggers.run_status import RunStatusTrigger, class_path
 
+from emulation import connection_json
 from support import first_event
 
 KEY = "zq9XkW7vTt3LmN8pRr2Ss6Yy"
@@ -36,8 +37,7 @@ KEY_B = "Hh4GgJj5KkPp7QqWw8EeRr9T"
 
 
 def edges_hook(monkeypatch, url, *, key=KEY, conn_id="edges_hostile", retry=NO_RETRY, **extra) -> EdgesHook:
-    conn = {"conn_type": "edges", "host": url, "password": key, "extra": extra}
-    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", connection_json("edges", url, key, **extra))
     return EdgesHook(conn_id, retry=retry)
 
 

@@ -3,6 +3,7 @@ approvals, kill, bad input."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -10,14 +11,14 @@ import pydantic
 import pytest
 
 from airflow_provider_runs.core.errors import AuthError, NotFoundError
+from airflow_provider_runs.core.states import ActionNeeded
 from airflow_provider_runs.hooks.inferable import InferableHook
 from airflow_provider_runs.operators.base import RunFailedError
 from airflow_provider_runs.operators.inferable import InferableRunOperator
 from airflow_provider_runs.sensors.inferable import InferableRunSensor
-from airflow_provider_runs.testing.emulator import EmulatorConfig, EmulatorServer
-from airflow_provider_runs.testing.emulator.connections import DEFAULT_CLUSTER
+from airflow_provider_runs.testing.emulator.inferable_api import DEFAULT_CLUSTER
 
-from support import FakeStateStore, run_deferrable
+from support import FakeStateStore, at_any_push, make_context, run_deferrable
 
 KEY = "sk_inf_integration_key_000000000000000000000000"
 MACHINE_KEY = "sk_machine_integration_key_00000000000000000"
@@ -29,14 +30,14 @@ class Report(pydantic.BaseModel):
     names: list[str]
 
 
-def conn(url: str, key: str = KEY, cluster: str | None = DEFAULT_CLUSTER) -> str:
+def conn(server, key: str = KEY, cluster: str | None = DEFAULT_CLUSTER) -> str:
     extra = {"cluster_id": cluster} if cluster else {}
-    return json.dumps({"conn_type": "inferable", "host": url, "password": key, "extra": extra})
+    return server.connection("inferable", key, **extra)
 
 
 @pytest.fixture(scope="module")
-def inferable_server():
-    config = EmulatorConfig(
+def inferable_server(emulator_factory):
+    return emulator_factory(
         inferable_clusters={
             DEFAULT_CLUSTER: [KEY],
             "01JOTHERCLUSTER00000000000": ["sk_inf_other_cluster_key_0000"],
@@ -44,21 +45,19 @@ def inferable_server():
         inferable_machine_keys=[MACHINE_KEY],
         inferable_step_seconds=0.1,
     )
-    with EmulatorServer(config) as server:
-        yield server
 
 
 @pytest.fixture
 def emu(inferable_server, monkeypatch):
-    inferable_server.control.reset()
-    url = inferable_server.service_url("inferable")
-    monkeypatch.setenv("AIRFLOW_CONN_INFERABLE_DEFAULT", conn(url))
-    monkeypatch.setenv("AIRFLOW_CONN_INFERABLE_WRONG_KEY", conn(url, key="sk_inf_not_a_real_key_00000"))
-    monkeypatch.setenv("AIRFLOW_CONN_INFERABLE_OTHER_CLUSTER", conn(url, key="sk_inf_other_cluster_key_0000"))
-    monkeypatch.setenv("AIRFLOW_CONN_INFERABLE_MACHINE", conn(url, key=MACHINE_KEY))
-    monkeypatch.setenv("AIRFLOW_CONN_INFERABLE_NO_CLUSTER", conn(url, cluster=None))
-    yield inferable_server
-    inferable_server.control.clear_faults()
+    server = inferable_server
+    yield from server.fresh(
+        monkeypatch,
+        inferable_default=conn(server),
+        inferable_wrong_key=conn(server, key="sk_inf_not_a_real_key_00000"),
+        inferable_other_cluster=conn(server, key="sk_inf_other_cluster_key_0000"),
+        inferable_machine=conn(server, key=MACHINE_KEY),
+        inferable_no_cluster=conn(server, cluster=None),
+    )
 
 
 def counters(emu):
@@ -76,22 +75,9 @@ def operator(**kwargs):
     return InferableRunOperator(**{**defaults, **kwargs})
 
 
-class TI:
-    """A task instance with the identity the idempotency key is derived from."""
-
-    def __init__(self, try_number=1, map_index=-1, run_id="manual__2026-11-24"):
-        self.try_number, self.map_index, self.run_id, self.dag_id = try_number, map_index, run_id, "dag"
-        self.xcoms = {}
-
-    def xcom_push(self, key, value):
-        self.xcoms[key] = value
-
-
-def context(try_number=1, store=None, **kwargs):
-    ctx = {"ti": TI(try_number, **kwargs)}
-    if store is not None:
-        ctx["task_state_store"] = store
-    return ctx
+def context(try_number=1, store=None, **ti_fields):
+    """A task context whose task instance has the identity the idempotency key is derived from."""
+    return make_context(try_number, store, **{"dag_id": "dag", "run_id": "manual__2026-11-24", **ti_fields})
 
 
 def run(op, path, ctx=None):
@@ -170,12 +156,8 @@ def test_dict_schema(emu, path):
 def test_retry_reattaches_to_the_same_run(emu, path, store):
     shared = FakeStateStore() if store else None
 
-    class Crash(TI):
-        def xcom_push(self, key, value):
-            raise SystemExit("worker killed")
-
     with pytest.raises(SystemExit):
-        operator().execute({"ti": Crash(1), **({"task_state_store": shared} if store else {})})
+        operator().execute(context(1, shared, crash_on=at_any_push))
     manifest = run(operator(), path, context(2, shared))
     assert manifest["status"] == "done" and counters(emu)["runs_created"] == 1
 
@@ -231,6 +213,47 @@ def test_sensor(emu, path):
         "result": hook.get_run(run_id)["result"],
     }, result
     Report.model_validate(result["result"])
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_sensor_with_on_paused_fail_fails_on_an_approval(emu, path):
+    scenario = {"approval": {"tool": "send_email", "input": {}}}
+    created = operator(tools=["send_email"], context={"_emulator": scenario}, wait_for_completion=False)
+    run_id = created.execute(context())["run_id"]
+    sensor = InferableRunSensor(task_id="watch", run_id=run_id, on_paused="fail", poll_interval=0.05,
+                                timeout=30, deferrable=path == "deferrable")  # fmt: skip
+    with pytest.raises(RunFailedError, match=r"approval.*send_email"):
+        run_deferrable(sensor, context()) if sensor.deferrable else sensor.execute(context())
+
+
+def test_async_twins_answer_as_the_blocking_calls(emu):
+    """Each call is one description run by two drivers: both give the same answers."""
+    scenario = {"approval": {"tool": "send_email", "input": {"to": "x@example.com"}}}
+    op = operator(tools=["send_email"], context={"_emulator": scenario}, on_paused="fail")
+    with pytest.raises(RunFailedError):
+        run(op, "worker")  # ends once the run waits for the approval
+    run_id = op.hook.list_runs()[0]["id"]
+    hook = InferableHook()
+    status = hook.get_status(run_id)
+    assert status.action is ActionNeeded.APPROVAL and status.details["tool"] == "send_email"
+
+    async def both():
+        ahook = InferableHook()
+        return (
+            await ahook.aget_status(run_id),
+            await ahook.apending_approval(run_id),
+            await ahook.afind_run("no-such-run-id"),
+            await ahook.aget_run(run_id),
+            await ahook.abatch_status([]),
+        )
+
+    astatus, approval, missing, arun, empty = asyncio.run(both())
+    assert astatus == status
+    assert approval == hook.pending_approval(run_id) and approval["targetFn"] == "send_email"
+    assert missing is None and hook.find_run("no-such-run-id") is None
+    assert arun["id"] == run_id and empty == {}
+    hook.answer_approval(approval["id"], True)
+    assert hook.pending_approval(run_id) is None
 
 
 @pytest.mark.parametrize("path", PATHS)

@@ -7,55 +7,45 @@ a server sending names is read by name whatever the connection says.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from airflow_provider_runs.operators.base import RunFailedError
 from airflow_provider_runs.operators.inference_sh import InferenceShTaskOperator
-from airflow_provider_runs.testing.emulator import EmulatorConfig, EmulatorServer
 
+from emulation import started_emulator
 from support import TEST_KEY, make_context, run_deferrable
 
 PATHS = ["deferrable", "worker"]
 
 
-def conn(url: str, **extra) -> str:
-    return json.dumps({"conn_type": "inference_sh", "host": url, "password": TEST_KEY, "extra": extra})
+@pytest.fixture(scope="module")
+def legacy_server(emulator_factory):
+    return emulator_factory(
+        inference_sh_api_keys=[TEST_KEY], inference_sh_status_numbering="legacy", default_task_duration=0.3
+    )
 
 
 @pytest.fixture(scope="module")
-def legacy_server():
-    config = EmulatorConfig(inference_sh_api_keys=[TEST_KEY], inference_sh_status_numbering="legacy",
-                            default_task_duration=0.3)  # fmt: skip
-    with EmulatorServer(config) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def names_server():
-    config = EmulatorConfig(
+def names_server(emulator_factory):
+    return emulator_factory(
         inference_sh_api_keys=[TEST_KEY], inference_sh_status_names=True, default_task_duration=0.3
     )
-    with EmulatorServer(config) as server:
-        yield server
 
 
 @pytest.fixture
 def legacy(legacy_server, monkeypatch):
-    legacy_server.control.reset()
-    url = legacy_server.service_url("inference_sh")
-    monkeypatch.setenv("AIRFLOW_CONN_INFERENCE_SH_LEGACY", conn(url, status_numbering="legacy"))
-    monkeypatch.setenv("AIRFLOW_CONN_INFERENCE_SH_AUTO", conn(url, status_numbering="auto"))
-    return legacy_server
+    yield from legacy_server.fresh(
+        monkeypatch,
+        inference_sh_legacy=legacy_server.connection("inference_sh", status_numbering="legacy"),
+        inference_sh_auto=legacy_server.connection("inference_sh", status_numbering="auto"),
+    )
 
 
 @pytest.fixture
 def names(names_server, monkeypatch):
-    names_server.control.reset()
-    url = names_server.service_url("inference_sh")
-    monkeypatch.setenv("AIRFLOW_CONN_INFERENCE_SH_NAMES", conn(url, status_numbering="legacy"))
-    return names_server
+    yield from names_server.fresh(
+        monkeypatch, inference_sh_names=names_server.connection("inference_sh", status_numbering="legacy")
+    )
 
 
 def run(path, **kwargs):
@@ -149,11 +139,10 @@ def test_names_win_over_the_connection_numbering(names, path, outcome, failure):
 
 @pytest.mark.parametrize("envelope", ["v1", "v2"])
 def test_other_envelopes(envelope, monkeypatch):
-    config = EmulatorConfig(
+    with started_emulator(
         inference_sh_api_keys=[TEST_KEY], inference_sh_envelope=envelope, default_task_duration=0.2
-    )
-    with EmulatorServer(config) as server:
-        monkeypatch.setenv("AIRFLOW_CONN_INFERENCE_SH_ENV", conn(server.service_url("inference_sh")))
+    ) as server:
+        monkeypatch.setenv("AIRFLOW_CONN_INFERENCE_SH_ENV", server.connection("inference_sh"))
         manifest = run("worker", inference_sh_conn_id="inference_sh_env", input={"text": envelope})
         assert manifest["output"] == {"text": envelope}
         with pytest.raises(Exception, match="404"):

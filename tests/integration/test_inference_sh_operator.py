@@ -11,12 +11,11 @@ import logging
 import pytest
 
 from airflow_provider_runs.hooks.inference_sh import InferenceShHook
-from airflow_provider_runs.links import RUN_ID_XCOM_KEY
 from airflow_provider_runs.operators.base import RunFailedError
 from airflow_provider_runs.operators.inference_sh import InferenceShTaskOperator
 from airflow_provider_runs.sensors.inference_sh import InferenceShTaskSensor
 
-from support import TEST_KEY, FakeStateStore, FakeTI, make_context, run_deferrable
+from support import TEST_KEY, FakeStateStore, crash_at_run_id, make_context, run_deferrable
 
 PATHS = ["deferrable", "worker"]
 
@@ -118,16 +117,6 @@ def test_session_chains_across_tasks(emulator, path):
 
 
 # -- retries never create a second task -------------------------------------------------------
-class CrashingTI(FakeTI):
-    """A worker that dies right after the run was created (before it could wait): at the push
-    of the run id (the claim pushed before the create call goes through)."""
-
-    def xcom_push(self, key, value):
-        if key == RUN_ID_XCOM_KEY:
-            raise SystemExit("worker killed")
-        super().xcom_push(key, value)
-
-
 class CrashOnRecordStore(FakeStateStore):
     """A worker that dies between the create call and recording the run id."""
 
@@ -146,7 +135,7 @@ def test_retry_after_crash_reattaches_with_state_store(emulator, path):
     store = FakeStateStore()
     op = operator(input={"text": "once", "_emulator": {"duration": 0.5}})
     with pytest.raises(SystemExit):
-        op.execute({"ti": CrashingTI(1), "task_state_store": store})
+        op.execute(make_context(1, store, crash_on=crash_at_run_id))
     manifest = run(
         operator(input={"text": "once", "_emulator": {"duration": 0.5}}), path, make_context(2, store)
     )
@@ -158,7 +147,7 @@ def test_retry_after_crash_reattaches_with_state_store(emulator, path):
 def test_retry_after_crash_before_recording_the_id(emulator, path):
     crashing = CrashOnRecordStore()
     with pytest.raises(SystemExit):
-        operator(input={"text": "twice?"}).execute({"ti": FakeTI(1), "task_state_store": crashing})
+        operator(input={"text": "twice?"}).execute(make_context(1, crashing))
     store = FakeStateStore()
     store.data.update(crashing.data)  # what the store kept: "submitting", no run id
     manifest = run(operator(input={"text": "twice?"}), path, make_context(2, store))
@@ -170,7 +159,7 @@ def test_retry_after_crash_before_recording_the_id(emulator, path):
 def test_retry_without_state_store_finds_the_task_at_the_service(emulator, path):
     """Airflow < 3.3 has no task state store: the task is found by listing."""
     with pytest.raises(SystemExit):
-        operator(input={"text": "listed"}).execute({"ti": CrashingTI(1)})
+        operator(input={"text": "listed"}).execute(make_context(1, crash_on=crash_at_run_id))
     manifest = run(operator(input={"text": "listed"}), path, make_context(2))
     assert manifest["output"]["text"] == "listed"
     assert tasks_created(emulator) == 1

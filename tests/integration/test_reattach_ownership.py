@@ -15,7 +15,8 @@ from airflow_provider_runs.links import RUN_ID_XCOM_KEY
 from airflow_provider_runs.operators.claims import CLAIM_XCOM_KEY
 from airflow_provider_runs.operators.inference_sh import InferenceShTaskOperator
 
-from support import FakeStateStore, SiblingTI, XComTable
+from support import FakeStateStore, SiblingTI, XComTable, crash_at_run_id
+from support import task_context as ctx
 
 STORES = ["store", "no-store"]
 STATUS_PATH = r"^/tasks/[^/]+/status$"
@@ -27,11 +28,6 @@ def status_fault(status, path_regex=STATUS_PATH, method="GET", **kwargs):
             "status": status, **kwargs}  # fmt: skip
 
 
-def crash_at_run_id(key, value):
-    """Dies after the create call, before the run id reaches XCom."""
-    return key == RUN_ID_XCOM_KEY
-
-
 def crash_at_claim(key, value):
     """Dies at the first push after the create answer (the claim of the run; before claims
     existed, the run id): the task instance created its run but never said so."""
@@ -41,10 +37,6 @@ def crash_at_claim(key, value):
 def operator(**kwargs):
     defaults = {"task_id": "t", "app": "acme/echo@v1", "input": {"text": "same"}, "poll_interval": 0.05}
     return InferenceShTaskOperator(**{**defaults, **kwargs})
-
-
-def ctx(ti, store):
-    return {"ti": ti} if store is None else {"ti": ti, "task_state_store": store}
 
 
 def counters(emulator):

@@ -9,14 +9,12 @@ with a limiter.
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import time
 
 import pytest
 from hostile_http import HostileServer, Received, respond
 
-from airflow_provider_runs.core import waiting
 from airflow_provider_runs.core.errors import RateLimitedError, RunsApiError
 from airflow_provider_runs.core.http import call_with_deadline
 from airflow_provider_runs.core.limiter import BudgetWaitError
@@ -25,7 +23,9 @@ from airflow_provider_runs.hooks.edges import EdgesHook
 from airflow_provider_runs.hooks.inference_sh import InferenceShHook
 from airflow_provider_runs.sensors.inference_sh import InferenceShTaskSensor
 from airflow_provider_runs.triggers.run_status import RunStatusTrigger, class_path
+from airflow_provider_runs.waiting import waiter as waiting
 
+from emulation import connection_json
 from support import TEST_KEY, first_event, make_context, run_deferrable
 
 EDGES_KEY = "edges_BUDGET_key_0123456789abcdef"
@@ -42,14 +42,8 @@ def quick_backoff(monkeypatch):
 @pytest.fixture
 def metered_ish(emulator, monkeypatch):
     """``inference_sh_default`` with a request budget set."""
-    url = emulator.service_url("inference_sh")
-    conn = {
-        "conn_type": "inference_sh",
-        "host": url,
-        "password": TEST_KEY,
-        "extra": {"requests_per_minute": 6000},
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_INFERENCE_SH_DEFAULT", json.dumps(conn))
+    conn = emulator.connection("inference_sh", TEST_KEY, requests_per_minute=6000)
+    monkeypatch.setenv("AIRFLOW_CONN_INFERENCE_SH_DEFAULT", conn)
     return emulator
 
 
@@ -154,8 +148,7 @@ class FixedWindowEdges:
 
 
 def edges_conn(monkeypatch, url, **extra):
-    conn = {"conn_type": "edges", "host": url, "password": EDGES_KEY, "extra": extra}
-    monkeypatch.setenv("AIRFLOW_CONN_EDGES_METERED", json.dumps(conn))
+    monkeypatch.setenv("AIRFLOW_CONN_EDGES_METERED", connection_json("edges", url, EDGES_KEY, **extra))
 
 
 def test_many_triggers_on_one_metered_budget_all_succeed(monkeypatch, quick_backoff):

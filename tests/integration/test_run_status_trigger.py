@@ -8,20 +8,22 @@ import json
 import time
 
 import pytest
+from airflow.providers.common.compat.module_loading import import_string
 
+from airflow_provider_runs.hooks.edges import EdgesHook
 from airflow_provider_runs.hooks.inference_sh import InferenceShHook
-from airflow_provider_runs.triggers.run_status import RunStatusTrigger, class_path
+from airflow_provider_runs.testing.emulator import EmulatorConfig, EmulatorServer
+from airflow_provider_runs.triggers.run_status import RunStatusTrigger
 
 from support import TEST_KEY, first_event, roundtrip
 
-HOOK = class_path(InferenceShHook)
 POLLS = r"^/tasks/"
 """The status reads: the shared poller's ``POST /tasks/list`` and a task's own ``GET``s."""
 
 
 def make_trigger(run_id, **kwargs):
     defaults = {
-        "hook_class": HOOK,
+        "service": "inference_sh",
         "conn_id": "inference_sh_default",
         "run_id": run_id,
         "poll_interval": 0.05,
@@ -40,6 +42,72 @@ def test_serialized_kwargs_are_primitives_without_secrets(emulator):
     assert json.loads(text) == kwargs
     assert TEST_KEY not in text and TEST_KEY not in repr(trigger)
     assert roundtrip(trigger).serialize() == (path, kwargs)
+    assert kwargs["service"] == "inference_sh" and "hook_class" not in kwargs  # the name, not a class path
+
+
+def old_form(path, **kwargs):
+    """A trigger as the triggerer rebuilds one serialized by the previous version (hook class path,
+    raw statuses in ``stop_on_states``), through JSON like the database."""
+    return import_string(path)(**json.loads(json.dumps(kwargs)))
+
+
+def test_trigger_serialized_by_the_previous_version_still_runs(emulator):
+    task_id = create({"text": "x", "_emulator": {"duration": 0.2}})
+    trigger = old_form(
+        "airflow_provider_runs.triggers.run_status.RunStatusTrigger",
+        hook_class="airflow_provider_runs.hooks.inference_sh.InferenceShHook",
+        conn_id="inference_sh_default",
+        run_id=task_id,
+        poll_interval=0.05,
+        deadline=time.time() + 60,
+        cancel_on_kill=True,
+        max_consecutive_failures=10,
+        stop_on_states=[],
+        hook_params={},
+        run_url=f"https://app.inference.sh/tasks/{task_id}",
+    )
+    event = asyncio.run(first_event(trigger)).payload
+    assert event["event"] == "status" and event["status"]["state"] == "SUCCEEDED"
+    assert roundtrip(trigger).serialize()[1]["hook_class"].endswith(".InferenceShHook")
+
+
+EDGES_KEY = "edges_trigger_key_0001"
+
+
+def test_old_edges_trigger_stops_on_its_raw_status_and_ignores_unknown_names(monkeypatch, caplog, capfd):
+    """``hook_class=...EdgesHook`` and ``stop_on_states=["BLOCKED", "STOPPED"]`` (raw Edges statuses,
+    read as ActionNeeded reasons) from the previous version; an unknown name is logged and ignored."""
+    with EmulatorServer(EmulatorConfig(edges_api_keys=[EDGES_KEY], edges_input_seconds=0.01)) as server:
+        conn = {"conn_type": "edges", "host": server.service_url("edges"), "password": EDGES_KEY}
+        monkeypatch.setenv("AIRFLOW_CONN_EDGES_DEFAULT", json.dumps(conn))
+        handle = EdgesHook().run_async(
+            "linkedin-extract-people",
+            [{"linkedin_profile_url": "https://www.linkedin.com/in/person-1"}],
+            parameters={"_emulator": {"block_run": True}},
+            identity_mode="managed",
+        )
+        trigger = old_form(
+            "airflow_provider_runs.triggers.run_status.RunStatusTrigger",
+            hook_class="airflow_provider_runs.hooks.edges.EdgesHook",
+            conn_id="edges_default",
+            run_id=str(handle.get("run_uid") or handle.get("uid")),
+            poll_interval=0.05,
+            deadline=time.time() + 30,
+            stop_on_states=["BLOCKED", "STOPPED", "NO_SUCH_CONDITION"],
+        )
+        event = asyncio.run(first_event(trigger)).payload
+    assert event["event"] == "status", event
+    assert event["status"]["state"] == "NEEDS_ACTION" and event["status"]["action"] == "BLOCKED"
+    assert trigger.serialize()[1]["stop_on_states"] == ["BLOCKED", "STOPPED"]
+    captured = capfd.readouterr()
+    logged = captured.out + captured.err + "\n".join(r.getMessage() for r in caplog.records)
+    assert logged.count("Ignoring stop_on_states entry 'NO_SUCH_CONDITION'") == 1
+
+
+def test_unknown_service_gives_error_event():
+    trigger = RunStatusTrigger(service="no_such_service", conn_id="c", run_id="r1", deadline=time.time() + 5)
+    event = asyncio.run(first_event(trigger, timeout=10)).payload
+    assert event["event"] == "error" and "no_such_service" in event["message"]
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import math
 import time
@@ -13,8 +12,7 @@ import pytest
 from airflow_provider_runs.hooks.edges import EdgesHook
 from airflow_provider_runs.hooks.inferable import InferableHook
 from airflow_provider_runs.hooks.inference_sh import InferenceShHook
-from airflow_provider_runs.testing.emulator import EmulatorConfig, EmulatorServer
-from airflow_provider_runs.testing.emulator.connections import DEFAULT_CLUSTER
+from airflow_provider_runs.testing.emulator.inferable_api import DEFAULT_CLUSTER
 from airflow_provider_runs.triggers.poller import status_poller
 from airflow_provider_runs.triggers.run_status import RunStatusTrigger, class_path
 
@@ -26,47 +24,27 @@ ACTION = "linkedin-extract-people"
 UNLIMITED = {"edges_rate_limit_tier": "unlimited", "inference_sh_rate_limit_tier": "unlimited"}
 
 
-def config(**kwargs) -> EmulatorConfig:
-    """An emulator config; unmetered where this emulator version meters budgets."""
-    names = {f.name for f in dataclasses.fields(EmulatorConfig)}
-    return EmulatorConfig(**{k: v for k, v in UNLIMITED.items() if k in names}, **kwargs)
-
-
 @pytest.fixture(scope="module")
-def server():
-    cfg = config(
+def server(emulator_factory):
+    return emulator_factory(
+        **UNLIMITED,
         edges_api_keys=[EDGES_KEY],
         inference_sh_api_keys=[TEST_KEY],
         inferable_clusters={DEFAULT_CLUSTER: [INFERABLE_KEY]},
         inferable_step_seconds=0.1,
         default_task_duration=0.3,
     )
-    with EmulatorServer(cfg) as srv:
-        yield srv
 
 
 @pytest.fixture
 def emu(server, monkeypatch):
-    server.control.reset()
-    conns = {
-        "EDGES_DEFAULT": {"conn_type": "edges", "host": server.service_url("edges"), "password": EDGES_KEY},
-        "INFERENCE_SH_DEFAULT": {
-            "conn_type": "inference_sh",
-            "host": server.service_url("inference_sh"),
-            "password": TEST_KEY,
-        },
-        "INFERABLE_DEFAULT": {
-            "conn_type": "inferable",
-            "host": server.service_url("inferable"),
-            "password": INFERABLE_KEY,
-            "extra": {"cluster_id": DEFAULT_CLUSTER},
-        },
-    }
-    for name, conn in conns.items():
-        conn["extra"] = {**conn.get("extra", {}), "requests_per_minute": 0}  # no client-side budget
-        monkeypatch.setenv(f"AIRFLOW_CONN_{name}", json.dumps(conn))
-    yield server
-    server.control.clear_faults()
+    unmetered = {"requests_per_minute": 0}  # no client-side budget
+    yield from server.fresh(
+        monkeypatch,
+        edges_default=server.connection("edges", **unmetered),
+        inference_sh_default=server.connection("inference_sh", **unmetered),
+        inferable_default=server.connection("inferable", cluster_id=DEFAULT_CLUSTER, **unmetered),
+    )
 
 
 def requests(emu, service) -> dict[str, int]:

@@ -5,7 +5,6 @@ that respects the sort, without duplicates."""
 from __future__ import annotations
 
 import itertools
-import json
 import time
 
 import pytest
@@ -13,7 +12,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_runs.hooks.edges import EdgesHook
-from airflow_provider_runs.testing.emulator import EmulatorConfig, EmulatorServer
 
 KEY = "edges_property_key"
 ACTIONS = ["linkedin-extract-people", "linkedin-extract-contact", "linkedin-extract-company"]
@@ -26,13 +24,10 @@ URLS = {
 
 
 @pytest.fixture(scope="module")
-def runs():
-    with EmulatorServer(EmulatorConfig(edges_api_keys=[KEY], edges_input_seconds=0.001)) as server:
-        import os
-
-        os.environ["AIRFLOW_CONN_EDGES_DEFAULT"] = json.dumps(
-            {"conn_type": "edges", "host": server.service_url("edges"), "password": KEY}
-        )
+def runs(emulator_factory):
+    server = emulator_factory(edges_api_keys=[KEY], edges_input_seconds=0.001)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AIRFLOW_CONN_EDGES_DEFAULT", server.connection("edges"))
         hook = EdgesHook()
         for i in range(27):
             action = ACTIONS[i % 3]
@@ -49,7 +44,6 @@ def runs():
                 break
             time.sleep(0.1)
         yield hook, everything
-        os.environ.pop("AIRFLOW_CONN_EDGES_DEFAULT", None)
 
 
 filters = st.fixed_dictionaries(

@@ -15,8 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_runs.hooks.inference_sh import InferenceShHook
-from airflow_provider_runs.testing.emulator import EmulatorConfig, EmulatorServer
-from airflow_provider_runs.triggers.run_status import RunStatusTrigger, class_path
+from airflow_provider_runs.triggers.run_status import RunStatusTrigger
 
 from support import TEST_KEY, first_event
 
@@ -52,26 +51,21 @@ http_status = st.sampled_from([200, 200, 200, 201, 400, 404, 409, 429, 500, 503]
 
 
 @pytest.fixture(scope="module")
-def server():
-    with EmulatorServer(EmulatorConfig(inference_sh_api_keys=[TEST_KEY], default_task_duration=0.2)) as srv:
-        yield srv
+def server(emulator_factory):
+    return emulator_factory(inference_sh_api_keys=[TEST_KEY], default_task_duration=0.2)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=bodies, status=http_status)
 def test_any_body_maps_to_a_state_or_a_clear_error(server, monkeypatch, body, status):
-    url = server.service_url("inference_sh")
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_INFERENCE_SH_DEFAULT",
-        json.dumps({"conn_type": "inference_sh", "host": url, "password": TEST_KEY}),
-    )
+    monkeypatch.setenv("AIRFLOW_CONN_INFERENCE_SH_DEFAULT", server.connection("inference_sh"))
     server.control.reset()
     task_id = InferenceShHook().run_task("acme/echo@v1", {"text": "p"})["id"]
     server.control.add_faults(
         [{"kind": "body", "status": status, "body": body, "path_regex": "/tasks/", "count": 2}]
     )
     trigger = RunStatusTrigger(
-        hook_class=class_path(InferenceShHook), conn_id="inference_sh_default", run_id=task_id,
+        service=InferenceShHook.service, conn_id="inference_sh_default", run_id=task_id,
         poll_interval=0.01, max_consecutive_failures=3,
     )  # fmt: skip
     event = asyncio.run(first_event(trigger, timeout=30)).payload

@@ -7,18 +7,14 @@ audit fails when a key does leak.
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
+from secrets_audit import Evidence, audit_ti, collect
 
 from airflow_provider_runs.hooks.inference_sh import InferenceShHook
 from airflow_provider_runs.operators.inference_sh import InferenceShTaskOperator
 from airflow_provider_runs.sensors.inference_sh import InferenceShTaskSensor
-from airflow_provider_runs.testing.emulator import EmulatorConfig, EmulatorServer
 from airflow_provider_runs.triggers.run_status import RunStatusTrigger, class_path
 
 from support import FakeStateStore, first_event, roundtrip, run_deferrable
@@ -26,66 +22,21 @@ from support import FakeStateStore, first_event, roundtrip, run_deferrable
 KEY = "inf_AUDIT-KEY-7f3a9c51d2e84b06"
 
 
-class AuditTI:
-    """A task instance that records XComs."""
-
-    try_number, map_index, run_id, dag_id = 1, -1, "manual__audit", "audit"
-
-    def __init__(self) -> None:
-        self.xcoms: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.xcoms[key] = value
-
-
-@dataclass
-class Evidence:
-    """Everything a run produced that a user or another system could see."""
-
-    texts: list[str] = field(default_factory=list)
-
-    def add(self, *values: Any) -> None:
-        for value in values:
-            self.texts.append(value if isinstance(value, str) else json.dumps(value, default=repr))
-
-    def assert_clean(self, key: str) -> None:
-        leaks = [text[:200] for text in self.texts if key in text]
-        assert not leaks, f"the API key leaked into: {leaks}"
-
-
 @pytest.fixture(scope="module")
-def server():
-    with EmulatorServer(EmulatorConfig(inference_sh_api_keys=[KEY], default_task_duration=0.2)) as srv:
-        yield srv
+def server(emulator_factory):
+    return emulator_factory(inference_sh_api_keys=[KEY], default_task_duration=0.2)
 
 
 @pytest.fixture
 def env(server, monkeypatch):
-    server.control.reset()
-    conn = {"conn_type": "inference_sh", "host": server.service_url("inference_sh"), "password": KEY}
-    monkeypatch.setenv("AIRFLOW_CONN_INFERENCE_SH_DEFAULT", json.dumps(conn))
-    return server
-
-
-def collect(run: Callable[[Evidence], None], caplog, capfd) -> Evidence:
-    caplog.set_level(logging.DEBUG)
-    evidence = Evidence()
-    try:
-        run(evidence)
-    except BaseException as exc:  # the exception text is evidence too
-        evidence.add(str(exc), repr(exc))
-        if exc.__cause__ is not None:
-            evidence.add(str(exc.__cause__))
-    captured = capfd.readouterr()
-    evidence.add(caplog.text, captured.out, captured.err)
-    return evidence
+    yield from server.fresh(monkeypatch, inference_sh_default=server.connection("inference_sh"))
 
 
 def operator_run(deferrable: bool, **kwargs) -> Callable[[Evidence], None]:
     def run(evidence: Evidence) -> None:
         op = InferenceShTaskOperator(task_id="audit", app="acme/echo@v1", input={"text": "{{ ds }}"},
                                      poll_interval=0.05, deferrable=deferrable, **kwargs)  # fmt: skip
-        ti, store = AuditTI(), FakeStateStore()
+        ti, store = audit_ti(), FakeStateStore()
         context = {"ti": ti, "task_state_store": store, "ds": "2026-11-24"}
         op.render_template_fields(context, jinja_env=None) if hasattr(op, "render_template_fields") else None
         evidence.add(repr(op), {f: getattr(op, f) for f in op.template_fields}, repr(op.hook))
@@ -103,7 +54,7 @@ def sensor_run(deferrable: bool, task_id: str = "") -> Callable[[Evidence], None
         sensor = InferenceShTaskSensor(
             task_id="watch", run_id=run_id, poll_interval=0.05, deferrable=deferrable
         )
-        ti = AuditTI()
+        ti = audit_ti()
         try:
             evidence.add(run_deferrable(sensor, {"ti": ti}) if deferrable else sensor.execute({"ti": ti}))
         finally:
@@ -164,7 +115,7 @@ def test_the_audit_fails_when_a_key_leaks(env, caplog, capfd, deferrable):
     def run(evidence: Evidence) -> None:
         op = LeakyOperator(task_id="leak", app="acme/echo@v1", input={"text": "x"}, poll_interval=0.05,
                            deferrable=deferrable)  # fmt: skip
-        context = {"ti": AuditTI()}
+        context = {"ti": audit_ti()}
         result = run_deferrable(op, context) if deferrable else op.execute(context)
         assert result["debug_key"] == "***"  # a returned value is cleaned of the key
         evidence.add(result)

@@ -5,11 +5,10 @@ serialized trigger kwargs."""
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import pytest
-from test_secrets_audit import AuditTI, Evidence, collect
+from secrets_audit import Evidence, audit_ti, collect
 
 from airflow_provider_runs.hooks.edges import EdgesHook
 from airflow_provider_runs.hooks.inferable import InferableHook
@@ -17,7 +16,6 @@ from airflow_provider_runs.operators.edges import EdgesActionOperator
 from airflow_provider_runs.operators.inferable import InferableRunOperator
 from airflow_provider_runs.sensors.edges import EdgesRunSensor
 from airflow_provider_runs.sensors.inferable import InferableRunSensor
-from airflow_provider_runs.testing.emulator import EmulatorConfig, EmulatorServer
 from airflow_provider_runs.triggers.run_status import RunStatusTrigger, class_path
 
 from support import FakeStateStore, first_event, roundtrip, run_deferrable
@@ -30,42 +28,28 @@ PROFILES = [{"linkedin_profile_url": f"https://www.linkedin.com/in/a{i}"} for i 
 
 
 @pytest.fixture(scope="module")
-def server():
-    config = EmulatorConfig(
+def server(emulator_factory):
+    return emulator_factory(
         inferable_clusters={CLUSTER: [INFERABLE_KEY]},
         inferable_step_seconds=0.05,
         edges_api_keys=[EDGES_KEY],
         edges_input_seconds=0.01,
     )
-    with EmulatorServer(config) as srv:
-        yield srv
 
 
 @pytest.fixture
 def env(server, monkeypatch):
-    server.control.reset()
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_INFERABLE_DEFAULT",
-        json.dumps(
-            {
-                "conn_type": "inferable",
-                "host": server.service_url("inferable"),
-                "password": INFERABLE_KEY,
-                "extra": {"cluster_id": CLUSTER},
-            }
-        ),
+    yield from server.fresh(
+        monkeypatch,
+        inferable_default=server.connection("inferable", cluster_id=CLUSTER),
+        edges_default=server.connection("edges"),
     )
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_EDGES_DEFAULT",
-        json.dumps({"conn_type": "edges", "host": server.service_url("edges"), "password": EDGES_KEY}),
-    )
-    return server
 
 
 def operator_run(make, deferrable: bool):
     def run(evidence: Evidence) -> None:
         op = make(deferrable)
-        ti, store = AuditTI(), FakeStateStore()
+        ti, store = audit_ti(), FakeStateStore()
         context = {"ti": ti, "task_state_store": store}
         evidence.add(repr(op), {f: getattr(op, f) for f in op.template_fields}, repr(op.hook))
         try:
@@ -117,7 +101,7 @@ def sensor_run(kind: str, deferrable: bool):
         else:
             run_id = EdgesHook().run_async("linkedin-extract-people", PROFILES)["run_uid"]
             sensor = EdgesRunSensor(task_id="s", run_id=run_id, poll_interval=0.05, deferrable=deferrable)
-        ti = AuditTI()
+        ti = audit_ti()
         try:
             evidence.add(run_deferrable(sensor, {"ti": ti}) if deferrable else sensor.execute({"ti": ti}))
         finally:

@@ -48,7 +48,7 @@ from airflow_provider_runs.testing.emulator.server import (  # noqa: E402
 )
 from soak.hostile import TrapServer, hostile_rules  # noqa: E402
 
-from support import FakeStateStore, SiblingTI, XComTable  # noqa: E402
+from support import FakeStateStore, SiblingTI, XComTable, task_context  # noqa: E402
 
 SERVICES = ("inference_sh", "inferable", "edges")
 HOSTILE_CONNECTION_EXTRAS = {"total_timeout": 4, "max_retry_after": 3}
@@ -126,7 +126,7 @@ class SoakTask:
             run_id=self.run_id,
             new_try=new_try,
         )
-        return {"ti": ti} if self.legacy else {"ti": ti, "task_state_store": self.store}
+        return task_context(ti, None if self.legacy else self.store)
 
     def final_run_id(self) -> str | None:
         """The run id this task instance published last (its run)."""

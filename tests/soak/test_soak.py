@@ -9,7 +9,7 @@ import pytest
 from airflow_provider_runs.testing.emulator.server import start_emulator_process, stop_emulator_process
 from soak.driver import run_soak
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.timeout(600), pytest.mark.soak]
 
 SOAK_RUNS = int(os.environ.get("SOAK_RUNS", "45"))
 

@@ -22,7 +22,7 @@ from airflow_provider_runs.core.http import default_error_parser, encode_params
 from airflow_provider_runs.core.redaction import Redactor
 from airflow_provider_runs.core.retry import RetryPolicy, parse_retry_after
 from airflow_provider_runs.core.states import RunState, RunStatus
-from airflow_provider_runs.core.waiting import EVENT_ERROR, EVENT_STATUS, EVENT_TIMEOUT, RunWaiter
+from airflow_provider_runs.waiting.waiter import EVENT_ERROR, EVENT_STATUS, EVENT_TIMEOUT, RunWaiter
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""Edges logic that needs no server: the four status tables, body streaming, input files, params."""
+"""Edges logic that needs no server: the run state table, run groups, body streaming, input files,
+params."""
 
 from __future__ import annotations
 
@@ -6,20 +7,22 @@ import json
 
 import pytest
 
-from airflow_provider_runs.core.states import RunState
+from airflow_provider_runs.core.states import ActionNeeded, RunState, RunStatus
+from airflow_provider_runs.hooks.base import ServiceSettings
 from airflow_provider_runs.hooks.edges import (
-    HANDLE_STATES,
-    INPUT_STATES,
     RUN_STATES,
-    SCHEDULE_STATES,
     EdgesHook,
+    RunGroup,
     check_sort,
     interpret_status,
     parse_error_body,
     schedule_uid,
     streamed_launch_body,
 )
+from airflow_provider_runs.hooks.edges_groups import combine_statuses
 from airflow_provider_runs.inputs import InputSource
+from airflow_provider_runs.operators.edges import EdgesActionOperator
+from airflow_provider_runs.sensors.edges import EdgesRunSensor
 
 RUN_ROWS = [
     ("CREATED", RunState.QUEUED),
@@ -40,20 +43,22 @@ def test_run_status_table(status, state):
     assert interpret_status(status).state is state
 
 
-def test_tables_are_complete_and_distinct():
+def test_table_is_complete():
     assert len(RUN_STATES) == 10
-    assert set(HANDLE_STATES) == {"pending", "running", "completed", "failed"}
-    assert set(INPUT_STATES) == {
-        "CREATED",
-        "QUEUED",
-        "SCHEDULED",
-        "RUNNING",
-        "BLOCKED",
-        "FAILED",
-        "SUCCEEDED",
-        "STOPPED",
-    }
-    assert set(SCHEDULE_STATES) == {"ACTIVE", "CANCELLED", "PAUSED", "COMPLETED"}
+
+
+@pytest.mark.parametrize(
+    ("status", "action"), [("BLOCKED", ActionNeeded.BLOCKED), ("STOPPED", ActionNeeded.STOPPED)]
+)
+def test_paused_statuses_say_why(status, action):
+    assert interpret_status(status).action is action
+    assert interpret_status(status.lower()).action is action
+
+
+def test_only_paused_statuses_carry_an_action():
+    for status, state in RUN_ROWS:
+        if state is not RunState.NEEDS_ACTION:
+            assert interpret_status(status).action is None, status
 
 
 def test_last_error_and_postponed():
@@ -150,3 +155,91 @@ def test_bad_lines_name_their_number(tmp_path, content, message):
     path.write_text(content)
     with pytest.raises(ValueError, match=message):
         InputSource(path=str(path)).count()
+
+
+# -- run groups -----------------------------------------------------------------------------------
+def test_run_group_round_trips_its_primitive_form():
+    group = RunGroup.parse("a,b,c")
+    assert group.uids == ("a", "b", "c") and group.is_split and group.first == "a"
+    assert group.run_id == "a,b,c" and RunGroup.of(["a", "b", "c"]) == group
+    single = RunGroup.parse("r1")
+    assert single.uids == ("r1",) and not single.is_split and single.run_id == "r1"
+    assert RunGroup.parse("a,,b,").uids == ("a", "b")
+    assert RunGroup.parse("").uids == ("",)  # checked (and refused) as the id it was given
+    with pytest.raises(ValueError):
+        RunGroup(())
+
+
+def test_group_cost_and_url(monkeypatch):
+    conn = {"conn_type": "edges", "host": "https://edges.example/v1", "password": "k"}
+    monkeypatch.setenv("AIRFLOW_CONN_EDGES_DEFAULT", json.dumps(conn))
+    hook = EdgesHook()
+    assert hook.batch_cost("a,b,c") == 3 and hook.batch_cost("a") == 1
+    assert hook.run_url("a,b,c") == hook.run_url("a") == "https://edges.example/v1/runs/a"
+
+
+def test_group_needing_action_keeps_the_reason():
+    paused = interpret_status("BLOCKED", last_error={"label": "LIMIT", "message": "cap"})
+    done = interpret_status("SUCCEEDED")
+    combined = combine_statuses([("a", done), ("b", paused)])
+    assert combined.state is RunState.NEEDS_ACTION and combined.action is ActionNeeded.BLOCKED
+    assert combined.details["run_uid"] == "b"
+
+
+def test_group_outcomes():
+    ok, failed = RunStatus(RunState.SUCCEEDED, "SUCCEEDED"), RunStatus(RunState.FAILED, "FAILED", "boom")
+    assert combine_statuses([("a", ok), ("b", ok)]).state is RunState.SUCCEEDED
+    assert combine_statuses([("a", failed), ("b", failed)]).state is RunState.FAILED
+    partial = combine_statuses([("a", ok), ("b", failed)])
+    assert partial.state is RunState.PARTIAL and partial.message == "run b: boom"
+    running = combine_statuses([("a", ok), ("b", RunStatus(RunState.RUNNING, "RUNNING"))])
+    assert running.state is RunState.RUNNING and running.details["run_uid"] == "b"
+
+
+# -- typed stop conditions ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("on_blocked", "on_stopped", "expected"),
+    [
+        ("fail", "fail", [ActionNeeded.BLOCKED, ActionNeeded.STOPPED]),
+        ("resume", "wait", [ActionNeeded.BLOCKED]),
+        ("wait", "resume", [ActionNeeded.STOPPED]),
+        ("wait", "wait", []),
+    ],
+)
+def test_operator_stop_conditions(on_blocked, on_stopped, expected):
+    op = EdgesActionOperator(
+        task_id="t", action="a", inputs=[{}], on_blocked=on_blocked, on_stopped=on_stopped
+    )
+    assert list(op.stop_on_states()) == expected
+
+
+def test_sensor_stop_conditions():
+    assert list(EdgesRunSensor(task_id="s", run_id="r").stop_on_states()) == [
+        ActionNeeded.BLOCKED,
+        ActionNeeded.STOPPED,
+    ]
+    assert list(EdgesRunSensor(task_id="s", run_id="r", on_paused="wait").stop_on_states()) == []
+
+
+# -- the async twins never block ------------------------------------------------------------------
+@pytest.mark.asyncio
+async def test_acancel_run_reads_the_connection_without_blocking(monkeypatch):
+    """Edges cannot cancel: ``acancel_run`` only logs the run's URL, read from settings loaded
+    without blocking (never the blocking connection read, in the triggerer)."""
+    hook = EdgesHook()
+    warnings = []
+
+    def blocking(conn_id):
+        raise AssertionError("a blocking connection read in async code")
+
+    async def asettings():
+        hook._settings = ServiceSettings("https://edges.example/v1", "k")
+        return hook._settings
+
+    monkeypatch.setattr(hook, "get_connection", blocking)
+    monkeypatch.setattr(hook, "asettings", asettings)
+    monkeypatch.setattr(hook.log, "warning", lambda message, *args: warnings.append(message % args))
+    assert await hook.acancel_run("a,b") is None
+    assert warnings == [
+        "Edges has no run-cancel endpoint; run a,b keeps going: https://edges.example/v1/runs/a"
+    ]

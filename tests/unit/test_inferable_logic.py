@@ -7,7 +7,7 @@ import re
 import pydantic
 import pytest
 
-from airflow_provider_runs.core.states import RunState
+from airflow_provider_runs.core.states import ActionNeeded, RunState
 from airflow_provider_runs.hooks.inferable import (
     InferableHook,
     check_result_schema,
@@ -32,6 +32,31 @@ from airflow_provider_runs.results import ResultSchema
 )
 def test_state_table(status, approval, state):
     assert interpret_status(status, approval=approval).state is state
+
+
+def test_a_pending_approval_is_needs_action_for_an_approval():
+    approval = {"id": "j1", "targetFn": "send_email", "input": {"to": "x@example.com"}}
+    status = interpret_status("paused", approval=approval)
+    assert status.action is ActionNeeded.APPROVAL
+    assert status.details == {"job_id": "j1", "tool": "send_email", "tool_input": {"to": "x@example.com"}}
+    assert "send_email" in status.message
+    for plain in ("paused", "running", "done", "failed"):
+        assert interpret_status(plain).action is None
+
+
+@pytest.mark.parametrize(
+    ("on_paused", "stop"),
+    [("wait", ()), ("fail", (ActionNeeded.APPROVAL,)), ("ask", (ActionNeeded.APPROVAL,))],
+)
+def test_stop_conditions_follow_on_paused(on_paused, stop):
+    from airflow_provider_runs.operators.inferable import InferableRunOperator
+    from airflow_provider_runs.sensors.inferable import InferableRunSensor
+
+    op = InferableRunOperator(task_id="agent", initial_prompt="Count", on_paused=on_paused)
+    assert tuple(op.stop_on_states()) == stop
+    if on_paused != "ask":  # a sensor cannot ask
+        sensor = InferableRunSensor(task_id="watch", run_id="run-1", on_paused=on_paused)
+        assert tuple(sensor.stop_on_states()) == stop
 
 
 def test_error_shapes():

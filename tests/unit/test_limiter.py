@@ -19,7 +19,7 @@ from airflow_provider_runs.core.limiter import (
     reset_limiters,
 )
 from airflow_provider_runs.core.states import RunState, RunStatus
-from airflow_provider_runs.core.waiting import EVENT_ERROR, RunWaiter
+from airflow_provider_runs.waiting.waiter import EVENT_ERROR, RunWaiter
 
 WALL0 = 1_800_000_000.0
 

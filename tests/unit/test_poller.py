@@ -31,6 +31,10 @@ class FakeHook:
         self.gate = gate
         self.calls: list[tuple[float, list[str]]] = []
         self.cancelled = 0
+        self.limiter = None
+
+    def request_limiter(self):
+        return self.limiter
 
     def batch_cost(self, run_id):
         return len(run_id.split(","))
@@ -248,21 +252,11 @@ class FakeLimiter:
         return max(0.0, self.free_at - asyncio.get_running_loop().time())
 
 
-class FakeConfig:
-    def __init__(self, limiter):
-        self.limiter = limiter
-
-
-class FakeTransport:
-    def __init__(self, limiter):
-        self.config = FakeConfig(limiter)
-
-
 def test_a_batch_waits_for_the_budget_and_then_takes_every_run_due_by_then():
     async def scenario():
         hook = FakeHook()
         loop = asyncio.get_running_loop()
-        hook._async_transport = FakeTransport(FakeLimiter(loop.time() + 1.0))
+        hook.limiter = FakeLimiter(loop.time() + 1.0)
         poller = StatusPoller(hook)
 
         async def later(i):

@@ -7,17 +7,30 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import socket
 import time
+from http.client import RemoteDisconnected
 
+import aiohttp
 import pytest
+import requests
+import urllib3
 
 from airflow_provider_runs.core import errors, http, retry, timers
 from airflow_provider_runs.core.errors import NotSentError, RateLimitedError, RunsApiError
-from airflow_provider_runs.core.http import StreamedJson, TransportConfig
+from airflow_provider_runs.core.http import (
+    ApiRequest,
+    AsyncTransport,
+    StreamedJson,
+    SyncTransport,
+    TransportConfig,
+    reached_service,
+)
+from airflow_provider_runs.core.http import request as http_request
 from airflow_provider_runs.core.redaction import Redactor
-from airflow_provider_runs.core.retry import RetryPolicy, parse_retry_after
-from airflow_provider_runs.core.waiting import RunWaiter
+from airflow_provider_runs.core.retry import NO_RETRY, RetryPolicy, parse_retry_after
 from airflow_provider_runs.triggers.run_status import RunStatusTrigger
+from airflow_provider_runs.waiting.waiter import RunWaiter
 
 from support import first_event
 
@@ -175,9 +188,9 @@ def test_request_deadline_cuts_the_budget_and_nests_to_the_earlier():
 # -- Content-Length --------------------------------------------------------------------------
 def test_small_streamed_bodies_are_sent_whole_and_big_ones_streamed(monkeypatch):
     body = StreamedJson(lambda: [b'{"inputs":[', b"1,2", b"]}"])
-    assert http._sync_body(body) == b'{"inputs":[1,2]}'
-    monkeypatch.setattr(http, "MAX_BUFFERED_BODY", 5)
-    streamed = http._sync_body(body)
+    assert http_request.sync_body(body) == b'{"inputs":[1,2]}'
+    monkeypatch.setattr(http_request, "MAX_BUFFERED_BODY", 5)
+    streamed = http_request.sync_body(body)
     assert not isinstance(streamed, bytes)
     assert json.loads(b"".join(streamed)) == {"inputs": [1, 2]}
 
@@ -187,3 +200,102 @@ def test_defaults_are_sane():
     assert cfg.total_timeout == http.DEFAULT_TOTAL_TIMEOUT >= 300
     assert cfg.max_response_bytes == http.DEFAULT_MAX_RESPONSE_BYTES
     assert retry.MAX_RETRY_AFTER == 86400
+
+
+# -- sent or not sent: decided by the exception's types, through its whole chain ---------------
+def _refused_connect() -> urllib3.exceptions.NewConnectionError:
+    err = urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection")
+    err.__context__ = ConnectionRefusedError(111, "Connection refused")
+    return err
+
+
+def _wrapped(reason: BaseException) -> requests.exceptions.ConnectionError:
+    """What requests raises: its ConnectionError around urllib3's MaxRetryError around the reason."""
+    return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/x", reason))
+
+
+def _chained(outer: BaseException, cause: BaseException) -> BaseException:
+    outer.__cause__ = cause
+    return outer
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        _wrapped(_refused_connect()),
+        _wrapped(urllib3.exceptions.NameResolutionError("nowhere.invalid", None, socket.gaierror(-2))),
+        requests.exceptions.ConnectTimeout(_wrapped(urllib3.exceptions.ConnectTimeoutError(None, "slow"))),
+        urllib3.exceptions.ConnectTimeoutError(None, "connect timed out"),
+        ConnectionRefusedError(111, "Connection refused"),
+        _chained(RuntimeError("lookup failed"), socket.gaierror(-2, "Name or service not known")),
+        aiohttp.ConnectionTimeoutError("Connection timeout to host"),
+    ],
+    ids=[
+        "refused",
+        "dns",
+        "connect-timeout",
+        "urllib3-connect-timeout",
+        "bare-refused",
+        "gaierror",
+        "aiohttp",
+    ],
+)
+def test_failures_before_the_request_left_are_not_sent(exc):
+    assert reached_service(exc) is False
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        requests.exceptions.ConnectionError(
+            urllib3.exceptions.ProtocolError("Connection aborted.", RemoteDisconnected("closed"))
+        ),
+        RemoteDisconnected("Remote end closed connection without response"),
+        requests.exceptions.ReadTimeout(urllib3.exceptions.ReadTimeoutError(None, "/x", "read timed out")),
+        urllib3.exceptions.ReadTimeoutError(None, "/x", "read timed out"),
+        aiohttp.ServerTimeoutError("Timeout on reading data from socket"),
+        aiohttp.ServerDisconnectedError(),
+        requests.exceptions.ChunkedEncodingError("broken body"),
+        # a sent marker wins over a refusal met on the way (the write may have landed)
+        urllib3.exceptions.ProtocolError("Connection aborted.", ConnectionRefusedError(111, "refused")),
+    ],
+    ids=[
+        "reset",
+        "remote-disconnected",
+        "read-timeout",
+        "urllib3-read-timeout",
+        "aiohttp-read",
+        "aiohttp-drop",
+        "unknown",
+        "sent-wins",
+    ],
+)
+def test_failures_after_the_request_left_or_unknown_count_as_sent(exc):
+    assert reached_service(exc) is True
+
+
+def test_the_chain_walk_ends_on_cycles():
+    first, second = RuntimeError("a"), RuntimeError("b")
+    first.__context__, second.__context__ = second, first
+    assert reached_service(first) is True  # nothing known: sent
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_write_to_a_refused_port_is_not_sent_nor_ambiguous():
+    cfg = TransportConfig("edges", f"http://127.0.0.1:{_closed_port()}", {}, retry=NO_RETRY)
+    with pytest.raises(NotSentError) as info:
+        SyncTransport(cfg).send(ApiRequest("POST", "/runs", json_body={"x": 1}))
+    assert not isinstance(info.value, errors.AmbiguousWriteError)
+
+
+@pytest.mark.asyncio
+async def test_an_async_write_to_a_refused_port_is_not_sent_nor_ambiguous():
+    cfg = TransportConfig("edges", f"http://127.0.0.1:{_closed_port()}", {}, retry=NO_RETRY)
+    with pytest.raises(NotSentError) as info:
+        await AsyncTransport(cfg).send(ApiRequest("POST", "/runs", json_body={"x": 1}))
+    assert not isinstance(info.value, errors.AmbiguousWriteError)

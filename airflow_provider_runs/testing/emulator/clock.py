@@ -31,6 +31,14 @@ class Clock:
         moment = self._start_wall + timedelta(seconds=self.now() if at is None else at)
         return moment.isoformat().replace("+00:00", "Z")
 
+    def wall(self, at: float) -> datetime:
+        """The wall-clock moment of emulator time ``at``."""
+        return self._start_wall + timedelta(seconds=at)
+
+    def at(self, moment: datetime) -> float:
+        """The emulator time of a wall-clock moment (with a time zone)."""
+        return (moment - self._start_wall).total_seconds()
+
     def real_seconds(self, emulator_seconds: float) -> float:
         """How long ``emulator_seconds`` last in real time."""
         return emulator_seconds / self.scale if self.scale > 0 else emulator_seconds

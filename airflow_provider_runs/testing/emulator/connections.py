@@ -1,42 +1,55 @@
-"""Airflow connections that point the provider at an emulator."""
+"""Airflow connections that point the provider at an emulator, one per emulated service.
+
+``DEFAULT_KEYS`` (service name -> the API key a default emulator accepts) and ``PREFIXES``
+(service name -> where its API lives below the emulator's root) are computed over the emulated
+services each time they are read.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from airflow_provider_runs.testing.emulator.ratelimit import EDGES_TIERS
+from airflow_provider_runs.testing.emulator.service import emulated_services
 
-DEFAULT_KEYS = {
-    "inference_sh": "inf_test_key",
-    "inferable": "sk_inf_emulator_key_0000000000000000000000000000",
-    "edges": "edges_emulator_key",
-}
-PREFIXES = {"inference_sh": "/inference-sh", "inferable": "/inferable", "edges": "/edges/v1"}
-EMULATOR_EDGES_BUDGET = EDGES_TIERS["titanium"]["runs"]
-"""The ``/v1/runs/*`` budget of the emulator's default Edges plan (Titanium, 600/min): the
-connections say so, as a user's connection states their plan's budget."""
-DEFAULT_CLUSTER = "01JEMULATORCLUSTER00000000"
+
+def default_keys() -> dict[str, str]:
+    """The API key a default emulator accepts, by service."""
+    return {service.name: service.default_key for service in emulated_services()}
+
+
+def api_roots() -> dict[str, str]:
+    """Where each service's API lives below the emulator's root (a connection's host path)."""
+    return {service.name: service.api_root for service in emulated_services()}
 
 
 def connection_env_for(
     base_url: str, keys: dict[str, str] | None = None, extras: dict[str, Any] | None = None
 ) -> dict[str, str]:
-    """``AIRFLOW_CONN_*`` variables for the three default connections (JSON form).
+    """``AIRFLOW_CONN_*`` variables for every emulated service's default connection (JSON form).
 
-    :param keys: API keys by service (defaults: :data:`DEFAULT_KEYS`).
+    :param base_url: the emulator's root URL.
+    :param keys: API keys by service (defaults: each service's default key).
     :param extras: extra fields added to every connection (e.g. ``{"total_timeout": 5}``).
     """
-    keys = {**DEFAULT_KEYS, **(keys or {})}
+    keys = {**default_keys(), **(keys or {})}
     base = base_url.rstrip("/")
-    conns = {
-        "inference_sh": {"conn_type": "inference_sh", "host": base + PREFIXES["inference_sh"],
-                         "password": keys["inference_sh"], "extra": {}},
-        "inferable": {"conn_type": "inferable", "host": base + PREFIXES["inferable"],
-                      "password": keys["inferable"], "extra": {"cluster_id": DEFAULT_CLUSTER}},
-        "edges": {"conn_type": "edges", "host": base + PREFIXES["edges"], "password": keys["edges"],
-                  "extra": {"identity_mode": "managed", "requests_per_minute": EMULATOR_EDGES_BUDGET}},
-    }  # fmt: skip
-    for conn in conns.values():
-        conn["extra"].update(extras or {})
-    return {f"AIRFLOW_CONN_{name.upper()}_DEFAULT": json.dumps(conn) for name, conn in conns.items()}
+    env = {}
+    for service in emulated_services():
+        conn = {
+            "conn_type": service.descriptor.conn_type,
+            "host": base + service.api_root,
+            "password": keys[service.name],
+            "extra": {**service.connection_extra(), **(extras or {})},
+        }
+        env[f"AIRFLOW_CONN_{service.descriptor.default_conn_id.upper()}"] = json.dumps(conn)
+    return env
+
+
+def __getattr__(name: str) -> Any:
+    """``DEFAULT_KEYS`` and ``PREFIXES``, computed over the emulated services."""
+    if name == "DEFAULT_KEYS":
+        return default_keys()
+    if name == "PREFIXES":
+        return api_roots()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,21 +1,23 @@
 """The ``/_emulator`` control API: reset, counters, faults, limits, scenarios, clock, webhooks.
 
-Counters (``GET /_emulator/counters``)::
+Each emulated service may add routes below ``/_emulator`` (``EmulatedService.control_router``).
 
-    {"inference_sh": {"requests": {"GET /tasks/{task_id}/status": 12, ...},
-                      "tasks_created": 3, "cancels": 1, "webhooks_sent": 2, ...},
-     "inferable": {...}, "edges": {...}, "requests_total": 40,
+Counters (``GET /_emulator/counters``), one entry per service::
+
+    {"<service>": {"requests": {"GET /tasks/{task_id}/status": 12, ...},
+                   "tasks_created": 3, "runs_created": 0, "cancels": 1, "webhooks_sent": 2, ...},
+     "requests_total": 40,
      "faults_injected": {"429": 2, "500": 0, "503": 1, "drop": 1, "latency": 0}}
 
 ``metered`` counts the requests that went through a rate-limit budget and ``rate_limited`` those
 refused with a metering 429 (refused share = ``rate_limited / metered``); injected fault 429s are
 in ``faults_injected``.
 
-Rate limits (``GET``/``POST /_emulator/limits``; :mod:`.ratelimit`)::
+Rate limits (``GET``/``POST /_emulator/limits``; :mod:`.ratelimit`), per metered service: a
+tier of its plan, or budgets per bucket (``null``: unlimited)::
 
-    {"edges": {"tier": "silver"}}              # trial ... titanium, unlimited
-    {"edges": {"requests_per_minute": 150}}    # the /runs/* budget; also live_requests_per_minute
-    {"inference_sh": {"run": 5, "get": null}}  # or {"tier": "documented" | "unlimited"}
+    {"<service>": {"tier": "<tier>"}}
+    {"<service>": {"<bucket>": 5, "<other bucket>": null}}
 
 ``POST /_emulator/reset`` restores the configured limits and empties every window.
 
@@ -34,14 +36,15 @@ from airflow_provider_runs.testing.emulator.openapi import openapi_document
 from airflow_provider_runs.testing.emulator.state import EmulatorState, FaultRule
 
 
-def build_control_router(state: EmulatorState, services: dict[str, Any]) -> APIRouter:
-    """The control router; ``services`` maps service names to emulator objects with ``reset()``."""
+def build_control_router(state: EmulatorState) -> APIRouter:
+    """The control router, over the services of ``state`` and their emulator objects."""
     router = APIRouter(prefix="/_emulator")
+    emulators = state.emulators
 
     @router.post("/reset")
     async def reset() -> dict[str, Any]:
-        for service in services.values():
-            service.reset()
+        for emulator in emulators.values():
+            emulator.reset()
         state.faults.clear()
         state.reset_counters()
         state.limits.restore()
@@ -52,22 +55,13 @@ def build_control_router(state: EmulatorState, services: dict[str, Any]) -> APIR
     @router.get("/openapi.json")
     async def openapi() -> dict[str, Any]:
         """The service endpoints described from the specs (bodies and query parameters included)."""
-        return openapi_document()
+        return openapi_document(state.services)
 
     @router.get("/created")
     async def created() -> dict[str, list[str]]:
-        """Every run created so far, by its tag: what a soak counts duplicates with.
-
-        The tag is an inference.sh task's ``input.text``, or the ``tag`` of an Inferable or Edges
-        run's ``_emulator`` scenario (``context._emulator.tag`` / ``parameters._emulator.tag``).
-        """
-        tags: dict[str, list[str]] = {}
-        if (emu := services.get("inference_sh")) is not None:
-            tags["inference_sh"] = [str(t.input.get("text")) for t in emu.tasks.values()]
-        for name in ("inferable", "edges"):
-            if (emu := services.get(name)) is not None:
-                tags[name] = [str(r.scenario.get("tag")) for r in emu.runs.values()]
-        return tags
+        """A tag of every run created so far, by service: what a soak counts duplicates with
+        (see each service's ``created_tags``)."""
+        return {name: emulator.created_tags() for name, emulator in emulators.items()}
 
     @router.get("/counters")
     async def counters() -> dict[str, Any]:
@@ -118,48 +112,14 @@ def build_control_router(state: EmulatorState, services: dict[str, Any]) -> APIR
 
     @router.post("/scenarios")
     async def scenarios(request: Request) -> JSONResponse:
+        """Default scenarios of the next runs: ``{"service", "app", "count", "scenario"}``
+        (``service`` defaults to the first emulated one)."""
         body = await request.json()
-        service = services.get(body.get("service", "inference_sh"))
-        if service is None or not hasattr(service, "scenarios"):
+        emulator = emulators.get(body.get("service", next(iter(emulators), "")))
+        if emulator is None:
             return JSONResponse({"detail": "unknown service"}, status_code=400)
-        service.scenarios.append(
-            {"app": body.get("app"), "remaining": body.get("count"), "scenario": body.get("scenario") or {}}
-        )
-        return JSONResponse({"scenarios": len(service.scenarios)})
-
-    @router.get("/tasks")
-    async def tasks() -> list[dict[str, Any]]:
-        emu = services.get("inference_sh")
-        return [emu.task_dto(t) | {"deleted": t.deleted} for t in emu.tasks.values()] if emu else []
-
-    @router.post("/bench/tasks")
-    async def bench_tasks(request: Request) -> dict[str, Any]:
-        """Create many echo tasks at once (benchmarks): ``{"durations": [s, ...]}``."""
-        import time
-
-        body = await request.json()
-        emu = services["inference_sh"]
-        base = str(request.base_url).rstrip("/")
-        ids, done_at = [], []
-        for i, duration in enumerate(body.get("durations") or []):
-            payload = {
-                "app": "acme/echo@v1",
-                "input": {"text": f"bench {i}", "_emulator": {"duration": duration}},
-            }
-            task = emu.create(payload, base)
-            ids.append(task.id)
-            done_at.append(time.time() + state.clock.real_seconds(float(duration)))
-        return {"ids": ids, "done_at": done_at}
-
-    @router.get("/bench/tasks/{task_id}/status")
-    async def bench_status(task_id: str) -> JSONResponse:
-        """The light status, but 404 until the task ended (what ``HttpSensorTrigger`` waits for)."""
-        emu = services["inference_sh"]
-        state.count("bench", "status_polls")
-        task = emu.tasks.get(task_id)
-        if task is None or not task.is_terminal(emu.now):
-            return JSONResponse({"detail": "not finished"}, status_code=404)
-        return JSONResponse(emu.status_dto(task))
+        waiting = emulator.add_scenario(body.get("scenario") or {}, body.get("app"), body.get("count"))
+        return JSONResponse({"scenarios": waiting})
 
     @router.get("/webhooks")
     async def webhooks() -> dict[str, Any]:

@@ -8,48 +8,19 @@ client sees a disconnect or an incomplete read, as with a reset in production.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
-from airflow_provider_runs.testing.emulator.state import (
-    PREFIX_OF,
-    EmulatorState,
-    FaultRule,
-    service_of,
-)
+from airflow_provider_runs.testing.emulator.service import EmulatedService, FaultAnswer, service_for_path
+from airflow_provider_runs.testing.emulator.state import EmulatorState, FaultRule
 
 
 class DroppedConnection(Exception):
     """Raised on purpose to make the server close a connection without a complete response."""
 
 
-def fault_body(service: str | None, status: int) -> bytes:
-    """An error body in the service's own shape."""
-    message = f"injected fault: HTTP {status}"
-    if service == "inference_sh":
-        code = {429: "rate_limited", 500: "internal_error", 503: "app_maintenance"}.get(
-            status, "internal_error"
-        )
-        body: dict[str, Any] = {
-            "type": f"https://api.inference.sh/errors/{code}",
-            "title": "Injected fault",
-            "status": status,
-            "detail": message,
-        }
-    elif service == "inferable":
-        body = {"error": {"message": "Internal server error" if status >= 500 else message}}
-    elif service == "edges":
-        label = "STATUS_429" if status == 429 else "GENERIC_ERROR"
-        body = {
-            "error_label": label,
-            "error_scope": "server",
-            "message": message,
-            "status_code": status,
-            "params": {},
-        }
-    else:
-        body = {"detail": message}
-    return json.dumps(body).encode()
+def fault_answer(service: EmulatedService, status: int) -> FaultAnswer:
+    """The answer of an injected ``status`` fault, in the service's own error shape."""
+    return service.fault_body(status, f"injected fault: HTTP {status}")
 
 
 class FaultMiddleware:
@@ -60,16 +31,17 @@ class FaultMiddleware:
         self.state = state
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        """The ASGI entry: count, maybe fault, else pass the request on."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        service = service_of(path)
-        if service is None:
+        emulated = service_for_path(self.state.services, path)
+        if emulated is None:
             await self.app(scope, receive, send)
             return
-        prefix = PREFIX_OF[service]
-        subpath = path[len(prefix) :] or "/"
+        service = emulated.name
+        subpath = path[len(emulated.prefix) :] or "/"
         method = scope["method"]
         state = self.state
         if state.faults:
@@ -81,16 +53,16 @@ class FaultMiddleware:
                 delayed = (*delayed, rule)
                 rule = state.pick_fault(service, method, subpath, "before", exclude=delayed)
             if rule is not None:
-                self._count(scope, service, method, subpath)
-                await self._inject(rule, service, send, scope)
+                self._count(scope, emulated, method, subpath)
+                await self._inject(rule, emulated, send, scope)
                 return
         if state.faults and self._may_fault_after(service, method, subpath):
-            await self._run_then_maybe_fault(scope, receive, send, service, method, subpath)
+            await self._run_then_maybe_fault(scope, receive, send, emulated, method, subpath)
             return
         try:
             await self.app(scope, receive, send)
         finally:
-            self._count(scope, service, method, subpath)
+            self._count(scope, emulated, method, subpath)
 
     def _may_fault_after(self, service: str, method: str, subpath: str) -> bool:
         return any(
@@ -98,7 +70,9 @@ class FaultMiddleware:
             for r in self.state.faults
         )
 
-    async def _run_then_maybe_fault(self, scope, receive, send, service, method, subpath) -> None:
+    async def _run_then_maybe_fault(
+        self, scope: dict, receive: Any, send: Any, service: EmulatedService, method: str, subpath: str
+    ) -> None:
         buffered: list[dict] = []
 
         async def capture(message: dict) -> None:
@@ -108,22 +82,21 @@ class FaultMiddleware:
             await self.app(scope, receive, capture)
         finally:
             self._count(scope, service, method, subpath)
-        rule = self.state.pick_fault(service, method, subpath, "after")
+        rule = self.state.pick_fault(service.name, method, subpath, "after")
         if rule is not None:
             await self._inject(rule, service, send, scope)
             return
         for message in buffered:
             await send(message)
 
-    def _count(self, scope: dict, service: str, method: str, subpath: str) -> None:
+    def _count(self, scope: dict, service: EmulatedService, method: str, subpath: str) -> None:
         route = scope.get("route")
         template = getattr(route, "path", None) or subpath
-        prefix = PREFIX_OF[service]
-        if template.startswith(prefix):
-            template = template[len(prefix) :] or "/"
-        self.state.requests[service][f"{method} {template}"] += 1
+        if template.startswith(service.prefix):
+            template = template[len(service.prefix) :] or "/"
+        self.state.requests[service.name][f"{method} {template}"] += 1
 
-    async def _inject(self, rule: FaultRule, service: str, send: Any, scope: dict) -> None:
+    async def _inject(self, rule: FaultRule, service: EmulatedService, send: Any, scope: dict) -> None:
         if rule.kind in HOSTILE_KINDS:
             self.state.faults_injected[rule.kind] += 1
             await HOSTILE_KINDS[rule.kind](rule, send, scope)
@@ -149,20 +122,15 @@ class FaultMiddleware:
             return
         status = int(rule.status)
         self.state.faults_injected[str(status)] += 1
-        headers = [
-            (
-                b"content-type",
-                b"application/problem+json" if service == "inference_sh" else b"application/json",
-            )
-        ]
+        answer = fault_answer(service, status)
+        headers = [(b"content-type", answer.content_type.encode())]
         if rule.retry_after is not None:
             headers.append((b"retry-after", retry_after_text(rule.retry_after).encode()))
             if isinstance(rule.retry_after, str):  # sent as given: inf, 1e12, a date in 2100...
                 self.state.faults_injected[f"retry_after={rule.retry_after}"] += 1
-        body = fault_body(service, status)
-        headers.append((b"content-length", str(len(body)).encode()))
+        headers.append((b"content-length", str(len(answer.body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send({"type": "http.response.body", "body": answer.body})
 
 
 def retry_after_text(value: float | str) -> str:

@@ -7,16 +7,10 @@ would let up to twice the budget through in a minute that starts full), so a cli
 stays within it stays within the real services' limits. Emulator time: ``POST
 /_emulator/clock/advance`` moves the window, and ``time_scale`` shortens it in real time.
 
-Budgets:
-
-* Edges (``specs/edges.md`` §6.3, "All ``/runs/...`` routes share one per-minute budget"):
-  bucket ``runs`` (every ``/v1/runs`` route) and, separately, bucket ``live`` (the "live
-  actions" column: ``/v1/actions/{slug}/run/live``). Async and schedule launches
-  (``/v1/actions/{slug}/run/async|schedule``) are neither a ``/runs/*`` route nor a live action:
-  not metered. A tier sets both buckets; ``requests_per_minute`` overrides ``runs``.
-* inference.sh (``specs/inference_sh.md`` §8.3): ``run`` (``POST /run``, ``/apps/run``) 100/min,
-  ``get`` (``GET /tasks/{id}``, ``GET /tasks/{id}/status``) 1000/min, ``upload`` (``POST /files``)
-  50/min; tier ``documented`` (default) or ``unlimited``.
+Budgets: each service's :class:`~.service.RateLimitPlan` (its documented tiers, per bucket), its
+start settings from the config (``EmulatedService.limit_settings``), then
+``POST /_emulator/limits``. A service routes each metered request to a bucket (through
+:meth:`.EmulatorState.meter`).
 
 A ``None`` limit is unlimited (no metering headers either).
 """
@@ -26,30 +20,14 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_runs.testing.emulator.clock import Clock
+from airflow_provider_runs.testing.emulator.service import EmulatedService, RateLimitPlan
 
 WINDOW_SECONDS = 60.0
-
-EDGES_TIERS: dict[str, dict[str, int | None]] = {
-    # tier: {"runs": /runs/* req/min, "live": live actions req/min} (spec §6.3)
-    "trial": {"runs": 30, "live": 60},
-    "bronze": {"runs": 60, "live": 120},
-    "silver": {"runs": 150, "live": 600},
-    "gold": {"runs": 150, "live": 600},
-    "platinum": {"runs": 300, "live": 1200},
-    "diamond": {"runs": 300, "live": 1200},
-    "titanium": {"runs": 600, "live": 1200},
-    "unlimited": {"runs": None, "live": None},
-}
-INFERENCE_SH_TIERS: dict[str, dict[str, int | None]] = {
-    "documented": {"run": 100, "get": 1000, "upload": 50},  # spec §8.3
-    "unlimited": {"run": None, "get": None, "upload": None},
-}
-TIERS = {"edges": EDGES_TIERS, "inference_sh": INFERENCE_SH_TIERS}
-ALIASES = {"edges": {"requests_per_minute": "runs", "live_requests_per_minute": "live"}, "inference_sh": {}}
 
 
 @dataclass
@@ -78,11 +56,20 @@ def _limit(value: Any) -> int | None:
 
 
 class RateLimiter:
-    """Per-(service, bucket, key) sliding windows and the current budgets."""
+    """Per-(service, bucket, key) sliding windows and the current budgets.
 
-    def __init__(self, config: Any, clock: Clock) -> None:
+    :param config: the emulator's settings (each service reads its start budgets from them).
+    :param clock: the emulator clock.
+    :param services: the emulated services; those with a ``rate_limits`` plan are metered.
+    """
+
+    def __init__(self, config: Any, clock: Clock, services: Sequence[EmulatedService]) -> None:
         self.config = config
         self.clock = clock
+        self.services = [service for service in services if service.rate_limits is not None]
+        self.plans: dict[str, RateLimitPlan] = {
+            service.name: service.rate_limits for service in self.services if service.rate_limits
+        }
         self.restore()
 
     def restore(self) -> None:
@@ -90,23 +77,20 @@ class RateLimiter:
         self.tiers: dict[str, str] = {}
         self.limits: dict[str, dict[str, int | None]] = {}
         self._hits: dict[tuple[str, str, str], deque[float]] = {}
-        self.configure("edges", {"tier": self.config.edges_rate_limit_tier})
-        if self.config.edges_rate_limit_per_minute is not None:
-            self.configure("edges", {"requests_per_minute": self.config.edges_rate_limit_per_minute})
-        self.configure("inference_sh", {"tier": self.config.inference_sh_rate_limit_tier})
-        if self.config.inference_sh_rate_limits:
-            self.configure("inference_sh", dict(self.config.inference_sh_rate_limits))
+        for service in self.services:
+            for settings in service.limit_settings(self.config):
+                self.configure(service.name, settings)
 
     def configure(self, service: str, settings: Any) -> None:
         """Apply ``{"tier": name}`` and/or per-bucket limits (``ValueError`` when invalid)."""
-        if service not in TIERS:
-            raise ValueError(f"unknown service {service!r}; metered: {', '.join(TIERS)}")
+        plan = self.plans.get(service)
+        if plan is None:
+            raise ValueError(f"unknown service {service!r}; metered: {', '.join(self.plans)}")
         if isinstance(settings, str):
             settings = {"tier": settings}
         if not isinstance(settings, dict):
             raise ValueError(f"{service}: settings must be an object")
-        tiers, aliases = TIERS[service], ALIASES[service]
-        buckets = set(next(iter(tiers.values())))
+        tiers, aliases, buckets = plan.tiers, plan.aliases, plan.buckets
         limits = dict(self.limits.get(service, {}))
         tier = self.tiers.get(service)
         if "tier" in settings:
@@ -153,5 +137,5 @@ class RateLimiter:
         """The ``/_emulator/limits`` document."""
         return {
             service: {"tier": self.tiers[service], "per_minute": dict(self.limits[service])}
-            for service in TIERS
+            for service in self.plans
         } | {"window_seconds": WINDOW_SECONDS}

@@ -18,13 +18,17 @@ from typing import Any
 import requests
 import uvicorn
 
-from airflow_provider_runs.testing.emulator.app import create_app
+from airflow_provider_runs.testing.emulator.app import ExtraRouter, create_app
 from airflow_provider_runs.testing.emulator.config import EmulatorConfig
-from airflow_provider_runs.testing.emulator.connections import PREFIXES, connection_env_for
+from airflow_provider_runs.testing.emulator.connections import connection_env_for
+from airflow_provider_runs.testing.emulator.service import emulated
 
 
 class ControlClient:
-    """Calls ``/_emulator/...`` of a running emulator."""
+    """Calls ``/_emulator/...`` of a running emulator.
+
+    :param base_url: the emulator's root URL.
+    """
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
@@ -52,22 +56,29 @@ class ControlClient:
         self._call("DELETE", "/faults")
 
     def set_limits(self, limits: dict[str, Any]) -> dict[str, Any]:
-        """Change the rate limits, e.g. ``{"edges": {"tier": "trial"}}`` (see :mod:`.ratelimit`)."""
+        """Change the rate limits, ``{service: {"tier": name} or {bucket: limit}}`` (see
+        :mod:`.ratelimit`)."""
         return self._call("POST", "/limits", limits)
 
     def advance(self, seconds: float) -> None:
         """Move the emulator clock forward."""
         self._call("POST", "/clock/advance", {"seconds": seconds})
 
-    def set_scenario(self, scenario: dict[str, Any], *, app: str | None = None, count: int | None = None,
-                     service: str = "inference_sh") -> None:  # fmt: skip
-        """Give the next ``count`` tasks (of ``app``) this scenario."""
-        self._call(
-            "POST", "/scenarios", {"service": service, "app": app, "count": count, "scenario": scenario}
-        )
+    def set_scenario(
+        self,
+        scenario: dict[str, Any],
+        *,
+        app: str | None = None,
+        count: int | None = None,
+        service: str | None = None,
+    ) -> None:
+        """Give the next ``count`` runs (of ``app``) of ``service`` (default: the first emulated
+        one, inference.sh) this scenario."""
+        body = {"app": app, "count": count, "scenario": scenario} | ({"service": service} if service else {})
+        self._call("POST", "/scenarios", body)
 
     def tasks(self) -> list[dict[str, Any]]:
-        """Every inference.sh task, as the emulator sees it."""
+        """Every inference.sh task, as the emulator sees it (``GET /_emulator/tasks``)."""
         return self._call("GET", "/tasks")
 
     def webhooks(self) -> dict[str, Any]:
@@ -80,11 +91,17 @@ class EmulatorServer:
 
     :param config: emulator settings.
     :param port: the port; 0 picks a free one.
+    :param extra_routers: more routes (see :func:`.create_app`).
     """
 
-    def __init__(self, config: EmulatorConfig | None = None, port: int = 0) -> None:
+    def __init__(
+        self,
+        config: EmulatorConfig | None = None,
+        port: int = 0,
+        extra_routers: Sequence[ExtraRouter | str] = (),
+    ) -> None:
         self.config = config or EmulatorConfig()
-        self.app = create_app(self.config)
+        self.app = create_app(self.config, extra_routers)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", port))
@@ -124,11 +141,13 @@ class EmulatorServer:
 
     def service_url(self, service: str) -> str:
         """The base URL a connection of ``service`` uses (its host)."""
-        return self.url + PREFIXES[service]
+        return self.url + emulated(service).api_root
 
     def connection_env(self) -> dict[str, str]:
-        """``AIRFLOW_CONN_*_DEFAULT`` variables pointing at this emulator."""
-        return connection_env_for(self.url, {"inference_sh": self.config.inference_sh_api_keys[0]})
+        """``AIRFLOW_CONN_*_DEFAULT`` variables pointing at this emulator, each with the first
+        key the emulator accepts for its service."""
+        services = self.app.state.emulator.services
+        return connection_env_for(self.url, {s.name: s.api_keys(self.config)[0] for s in services})
 
 
 def start_emulator_process(

@@ -1,29 +1,20 @@
-"""Shared emulator state: clock, counters, fault rules, webhook records."""
+"""Shared emulator state: services, clock, counters, rate limits, fault rules, webhook records."""
 
 from __future__ import annotations
 
 import random
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_runs.testing.emulator.clock import Clock
-from airflow_provider_runs.testing.emulator.config import EmulatorConfig
-from airflow_provider_runs.testing.emulator.ratelimit import RateLimiter
+from airflow_provider_runs.testing.emulator.ratelimit import RateLimiter, Verdict
+from airflow_provider_runs.testing.emulator.service import EmulatedService, ServiceEmulator, emulated_services
 
-SERVICE_PREFIXES = {"/inference-sh": "inference_sh", "/inferable": "inferable", "/edges": "edges"}
-PREFIX_OF = {service: prefix for prefix, service in SERVICE_PREFIXES.items()}
-"""Service name -> URL prefix."""
-
-
-def service_of(path: str) -> str | None:
-    """The service a request path belongs to."""
-    for prefix, service in SERVICE_PREFIXES.items():
-        if path == prefix or path.startswith(prefix + "/"):
-            return service
-    return None
-
+if TYPE_CHECKING:
+    from airflow_provider_runs.testing.emulator.config import EmulatorConfig
 
 FAULT_KINDS = ("status", "drop", "latency", "body", "redirect", "drip", "huge")
 
@@ -93,27 +84,21 @@ class FaultRule:
         return not (self._regex and not self._regex.search(subpath))
 
 
-def take_scenario(scenarios: list[dict[str, Any]], app: str | None = None) -> dict[str, Any]:
-    """Consume the first default scenario set through ``POST /_emulator/scenarios`` that applies
-    (to ``app``, or to every app), counting down its ``remaining`` uses; ``{}`` when none applies."""
-    for i, default in enumerate(scenarios):
-        if default.get("app") in (None, app):
-            if default.get("remaining") is not None:
-                default["remaining"] -= 1
-                if default["remaining"] <= 0:
-                    scenarios.pop(i)
-            return dict(default.get("scenario") or {})
-    return {}
-
-
 class EmulatorState:
-    """Everything shared by the routers and the middleware."""
+    """Everything shared by the routers and the middleware.
 
-    def __init__(self, config: EmulatorConfig) -> None:
+    :param config: the emulator's settings.
+    :param services: the emulated services (default: every known one).
+    """
+
+    def __init__(self, config: EmulatorConfig, services: Sequence[EmulatedService] | None = None) -> None:
         self.config = config
+        self.services = tuple(emulated_services() if services is None else services)
+        self.emulators: dict[str, ServiceEmulator] = {}
+        """Each service's emulator object, by name (filled as the app builds the routers)."""
         self.clock = Clock(config.time_scale)
         self.random = random.Random(config.seed)
-        self.limits = RateLimiter(config, self.clock)
+        self.limits = RateLimiter(config, self.clock, self.services)
         self.faults: list[FaultRule] = []
         self.reset_counters()
         self.webhook_deliveries: list[dict[str, Any]] = []
@@ -128,6 +113,18 @@ class EmulatorState:
     def count(self, service: str, name: str, n: int = 1) -> None:
         """Bump a service counter (``tasks_created``, ``cancels``, ...)."""
         self.service_counts[service][name] += n
+
+    def meter(self, service: str, bucket: str, key: str) -> Verdict | None:
+        """Meter one request of ``key`` against ``service``'s ``bucket``, counting ``metered``,
+        ``rate_limited`` and ``rate_limited_<bucket>``; ``None`` when the bucket is unlimited."""
+        verdict = self.limits.take(service, bucket, key)
+        if verdict is None:
+            return None
+        self.count(service, "metered")
+        if not verdict.allowed:
+            self.count(service, "rate_limited")
+            self.count(service, f"rate_limited_{bucket}")
+        return verdict
 
     def pick_fault(
         self, service: str | None, method: str, subpath: str, phase: str, exclude: tuple[FaultRule, ...] = ()
@@ -152,8 +149,8 @@ class EmulatorState:
 
     def counters(self) -> dict[str, Any]:
         """The ``GET /_emulator/counters`` document."""
-        services = {}
-        for service in ("inference_sh", "inferable", "edges"):
+        services: dict[str, Any] = {}
+        for service in (s.name for s in self.services):
             counts = dict(self.service_counts.get(service, {}))
             services[service] = {
                 "requests": dict(self.requests.get(service, {})),
@@ -165,7 +162,8 @@ class EmulatorState:
                 "rate_limited": counts.get("rate_limited", 0),
                 **counts,
             }
-        services["bench"] = dict(self.service_counts.get("bench", {}))
+        for namespace, counts in self.service_counts.items():  # e.g. an extra router's counters
+            services.setdefault(namespace, dict(counts))
         total = sum(sum(v.values()) for v in self.requests.values())
         return {
             **services,

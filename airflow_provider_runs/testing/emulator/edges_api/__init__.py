@@ -1,1 +1,1 @@
-"""The Edges part of the emulator (``specs/edges.md``)."""
+"""The Edges part of the emulator (``specs/edges.md``); ``service.SERVICE``."""

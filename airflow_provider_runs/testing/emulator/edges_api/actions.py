@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_runs.testing.emulator.edges_api.errors import bad_input
+
 PROFILE_URL = re.compile(
     r"^https://(www\.|[a-z]{2}\.)?linkedin\.com/(in|pub|sales/people|sales/lead)/[^/\s]+/?$"
 )
@@ -41,6 +43,7 @@ class Action:
         """Deterministic fake results of one input (one row, or a few for list actions)."""
         handle = str(item.get(self.input_key, "")).rstrip("/").rsplit("/", 1)[-1] or f"item{index}"
         custom = item.get("custom_data")
+        row: dict[str, Any]
         if self.lists:
             rows = []
             for k in range(2):
@@ -101,3 +104,15 @@ ACTIONS = {
         ),
     )
 }
+
+
+def check_inputs(body: Any, most: int) -> list[Any]:
+    """A launch's ``inputs``: an array of 1 to ``most`` items (400 ``BAD_INPUT`` otherwise)."""
+    if not isinstance(body, dict):
+        raise bad_input("body must be an object")
+    inputs = body.get("inputs")
+    if not isinstance(inputs, list) or not inputs:
+        raise bad_input("body.inputs must NOT have fewer than 1 items")
+    if len(inputs) > most:
+        raise bad_input(f"body.inputs must NOT have more than {most} items")
+    return inputs

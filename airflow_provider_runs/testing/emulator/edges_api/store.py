@@ -15,6 +15,7 @@ PAUSED = ("BLOCKED", "STOPPED")
 
 
 def new_uid() -> str:
+    """A new run, schedule or callback uid."""
     return str(uuid.uuid4())
 
 
@@ -80,6 +81,7 @@ class Run:
         self.segments.append((t, self.final_status(), None))
 
     def final_status(self) -> str:
+        """The status the run ends in: the scenario's, else by its failed inputs."""
         forced = self.scenario.get("final_status")
         if forced in TERMINAL:
             return forced
@@ -90,6 +92,7 @@ class Run:
         return "SUCCEEDED"
 
     def status_at(self, now: float) -> tuple[str, float, float | None]:
+        """``(status, since, postponed_until)`` at emulator time ``now``."""
         current = self.segments[0]
         for segment in self.segments:
             if segment[0] <= now:
@@ -97,10 +100,12 @@ class Run:
         return current[1], current[0], current[2]
 
     def end_time(self) -> float | None:
-        status, at, _ = self.segments[-1]
+        """When the run ended (``None`` while it has not)."""
+        at, status, _ = self.segments[-1]
         return at if status in TERMINAL else None
 
     def input_status(self, index: int, now: float) -> str:
+        """The status of one input at ``now``."""
         status, _, _ = self.status_at(now)
         if status in TERMINAL:
             if index in self.failed:

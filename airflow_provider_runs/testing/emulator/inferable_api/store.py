@@ -70,10 +70,12 @@ class Run:
 
     @property
     def prompt(self) -> str:
+        """The initial prompt."""
         return self.body.get("initialPrompt") or ""
 
     @property
     def outcome(self) -> str:
+        """How the run ends (the scenario's ``outcome``, ``done`` by default)."""
         return str(self.scenario.get("outcome", "done"))
 
     def timeline(self) -> list[tuple[float, str]]:
@@ -117,6 +119,7 @@ class Run:
 
     @property
     def tool_calls(self) -> int:
+        """How many ordinary tool calls the run makes."""
         default = 1 if self.body.get("tools") else 0
         return int(self.scenario.get("tool_calls", default))
 
@@ -136,6 +139,7 @@ class Run:
         return t
 
     def failure_reason(self, now: float) -> str | None:
+        """The run's ``failureReason`` at ``now``."""
         status, _ = self.status_at(now)
         if status == "pending":
             return None
@@ -144,5 +148,6 @@ class Run:
         return ""
 
     def targs(self) -> str:
+        """The approval job's target arguments (JSON)."""
         approval = self.scenario.get("approval") or {}
         return json.dumps({"value": approval.get("input", {})})

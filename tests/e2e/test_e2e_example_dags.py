@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import APPROVAL_DAG, EXAMPLE_DAG_IDS
+from example_ids import APPROVAL_DAG, EXAMPLE_DAG_IDS
 from stack import AirflowStack
 
 pytestmark = pytest.mark.timeout(1200)

@@ -1,8 +1,9 @@
-"""The waiting rules, shared by the trigger (async) and the operators' worker path (sync).
+"""The waiting rules, shared by the trigger (async), the operators' worker path and the sensors'
+pokes (sync).
 
 :class:`RunWaiter` holds no I/O: the caller polls, reports what it saw, and gets back either
-the single final event or how long to sleep. Both paths therefore end runs, ride out errors
-and apply the deadline identically.
+the single final event or how long to sleep. Every path therefore ends runs, rides out errors
+and applies the deadline identically.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from airflow_provider_runs.core.errors import RateLimitedError, RunsApiError, retry_cannot_fix
 from airflow_provider_runs.core.retry import RetryPolicy
-from airflow_provider_runs.core.states import RunState, RunStatus
+from airflow_provider_runs.core.states import RunState, RunStatus, StopCondition, ends_wait, stop_condition
 from airflow_provider_runs.core.timers import sane_seconds
 
 EVENT_STATUS = "status"
@@ -32,16 +33,6 @@ MAX_RETRY_AFTER_WAIT = 600.0
 up to decades, are cut to this, and every sleep is also cut to the deadline)."""
 RATE_LIMITED_MAX_BACKOFF = 60.0
 """The longest wait after a 429 without ``Retry-After`` (or the poll interval, when longer)."""
-
-
-def stop_names(stop_on_states: Iterable[RunState | str]) -> frozenset[str]:
-    """Normalize ``stop_on_states`` (``RunState`` members or raw statuses) to plain strings."""
-    return frozenset(s.value if isinstance(s, RunState) else str(s) for s in stop_on_states)
-
-
-def ends_wait(status: RunStatus, stop_on: frozenset[str]) -> bool:
-    """Whether ``status`` ends a wait: terminal, or a listed state or raw status."""
-    return status.state.is_terminal or status.state.value in stop_on or str(status.raw_status) in stop_on
 
 
 @dataclass(frozen=True)
@@ -63,10 +54,11 @@ class RunWaiter:
         are backpressure: they never count, and the next poll waits for the ``Retry-After``, else
         an exponential backoff with jitter (from the poll interval up to
         :data:`RATE_LIMITED_MAX_BACKOFF`); only the deadline ends such a wait.
-    :param stop_on_states: non-terminal states (``RunState`` names) or raw service statuses that
-        also end the wait.
+    :param stop_on_states: stop conditions (see :data:`~airflow_provider_runs.core.states.StopCondition`)
+        that also end the wait: a non-terminal ``RunState``, or an ``ActionNeeded`` reason of a
+        ``NEEDS_ACTION`` run (their names are read too).
     :param run_url: the run's URL, carried in events.
-    :param log: where warnings go.
+    :param log: where warnings go (a ``logging`` or Airflow task logger).
     """
 
     def __init__(
@@ -76,15 +68,15 @@ class RunWaiter:
         poll_interval: float,
         deadline: float | None,
         max_consecutive_failures: int = 10,
-        stop_on_states: tuple[RunState | str, ...] | frozenset[RunState | str] = (),
+        stop_on_states: Iterable[StopCondition | str] = (),
         run_url: str | None = None,
-        log: logging.Logger | logging.LoggerAdapter | None = None,
+        log: Any = None,
     ) -> None:
         self.run_id = run_id
         self.poll_interval = max(float(poll_interval), MIN_SLEEP)
         self.deadline = deadline
         self.max_consecutive_failures = max(1, int(max_consecutive_failures))
-        self.stop_on = stop_names(stop_on_states)
+        self.stop_on = frozenset(stop_condition(s) for s in stop_on_states)
         self._postponed_until: str | None = None
         self.run_url = run_url
         self.log = log or logging.getLogger(__name__)
@@ -102,7 +94,7 @@ class RunWaiter:
     def event(self, kind: str, message: str, *, retryable: bool | None = None) -> dict[str, Any]:
         """Build the final event payload (primitives only); ``retryable=False`` marks an error
         that a retry of the task cannot fix (401/403, a rejected request)."""
-        payload = {
+        payload: dict[str, Any] = {
             "event": kind,
             "run_id": self.run_id,
             "status": self.last.to_dict() if self.last else None,
