@@ -326,9 +326,14 @@ class RunsHook(BaseHook):
         """Poll the run's status (async)."""
         raise NotImplementedError
 
+    @classmethod
+    def member_runs(cls, run_id: str) -> tuple[str, ...]:
+        """The service's own runs behind a run id: one, or a run group's members (Edges)."""
+        return (run_id,)
+
     def batch_cost(self, run_id: str) -> int:
-        """How much of a batch (:attr:`batch_size`) the run takes (a run group: one per member)."""
-        return 1
+        """How much of a batch (:attr:`batch_size`) the run takes: one per member run."""
+        return len(self.member_runs(run_id))
 
     async def abatch_status(self, run_ids: Sequence[str]) -> dict[str, RunStatus]:
         """The statuses of several runs read with as few requests as the service allows.

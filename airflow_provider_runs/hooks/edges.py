@@ -282,9 +282,10 @@ class EdgesHook(EdgesLaunchCalls):
 
     aget_status = get_status.aio
 
-    def batch_cost(self, run_id: str) -> int:
-        """A run group takes one place per member run."""
-        return len(RunGroup.parse(run_id))
+    @classmethod
+    def member_runs(cls, run_id: str) -> tuple[str, ...]:
+        """The runs of a run group (a batch split into several runs; one uid is a group of one)."""
+        return RunGroup.parse(run_id).uids
 
     @api_call
     def batch_status(self, run_ids: Sequence[str]) -> Call[dict[str, RunStatus]]:

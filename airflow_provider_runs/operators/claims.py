@@ -246,7 +246,7 @@ class ClaimsMixin:
     def _not_reattachable(self, run_id: str | None) -> None:
         """Remember a run that must not be reused in this try (ended, missing, or replaced)."""
         if run_id:
-            self.__dict__.setdefault("_replaced_runs", set()).update(run_id.split(","))
+            self.__dict__.setdefault("_replaced_runs", set()).update(self.hook_class.member_runs(run_id))
 
     @property
     def replaced_runs(self) -> frozenset[str]:

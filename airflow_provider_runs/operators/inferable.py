@@ -225,13 +225,23 @@ class InferableRunOperator(InferableTaskMixin, BaseRunOperator):
             subject=subject,
             body=body,
             method_name="after_approval",
-            kwargs={"run_id": run_id, "job_id": job_id},
+            kwargs={"run_id": run_id, "job_id": job_id, "deadline": self.try_deadline()},
             timeout=self.approval_timeout,
         )
         return None
 
-    def after_approval(self, context: Any, event: Any = None, run_id: str = "", job_id: str = "") -> Any:
-        """Send the human's answer to Inferable, then keep waiting for the run."""
+    def after_approval(
+        self,
+        context: Any,
+        event: Any = None,
+        run_id: str = "",
+        job_id: str = "",
+        deadline: float | None = None,
+    ) -> Any:
+        """Send the human's answer to Inferable, then keep waiting for the run (until the try's
+        ``deadline``: the time spent waiting for the human counts, the clock does not restart)."""
+        if deadline is not None:
+            self.keep_deadline(deadline)
         decision = approved(event)
         self.hook.answer_approval(job_id, decision)
         self.log.info(

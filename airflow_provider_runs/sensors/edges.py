@@ -10,6 +10,7 @@ from airflow_provider_runs.core.states import ActionNeeded, RunState, RunStatus,
 from airflow_provider_runs.hooks.edges import EdgesHook
 from airflow_provider_runs.hooks.edges_groups import RunGroup, group_manifest
 from airflow_provider_runs.sensors.base import BaseRunSensor
+from airflow_provider_runs.waiting.deadline import wait_deadline
 from airflow_provider_runs.waiting.errors import RunFailedError
 
 
@@ -104,7 +105,7 @@ class EdgesScheduleRunSensor(EdgesRunSensor):
     def _find_next_run(self, started: Any, context: Any) -> str:
         import time
 
-        deadline = time.time() + float(self.timeout or 0) if self.timeout else None
+        deadline = wait_deadline(self.timeout)
         while True:
             for run in self.hook.iter_runs(sort="-created_at", page_size=50):
                 if run.get("scheduled_run_uid") != self.schedule_uid:

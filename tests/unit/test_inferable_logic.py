@@ -144,3 +144,28 @@ def test_dict_schema_validation_errors():
 def test_bad_run_bodies(kwargs, message):
     with pytest.raises(ValueError, match=message):
         InferableHook.build_run_body(**{"initial_prompt": "Count tickets", **kwargs})
+
+
+def test_the_wait_after_an_approval_keeps_the_tries_deadline(mocker):
+    """The clock does not restart after the human answered: the resumed wait defers with the
+    deadline the try had before it asked."""
+    from airflow.providers.common.compat.sdk import TaskDeferred
+
+    from airflow_provider_runs.operators.inferable import InferableRunOperator
+
+    op = InferableRunOperator(
+        task_id="agent", initial_prompt="Count", on_paused="ask", timeout=3600, deferrable=True
+    )
+    answers = []
+    mocker.patch.object(InferableRunOperator, "hook", mocker.PropertyMock(return_value=mocker.Mock()))
+    op.hook.answer_approval.side_effect = lambda job, decision: answers.append((job, decision))
+    op.hook.run_url.return_value = "https://app.inferable.invalid/runs/run-1"
+    ti = mocker.Mock()
+    deadline = 1_000_000.0  # long past: the resumed wait must end at once, not an hour from now
+    with pytest.raises(TaskDeferred) as deferred:
+        op.after_approval(
+            {"ti": ti}, event={"chosen_options": ["Approve"]}, run_id="run-1", job_id="j1", deadline=deadline
+        )
+    assert answers == [("j1", True)]
+    assert deferred.value.kwargs["deadline"] == deadline
+    assert deferred.value.trigger.deadline == deadline
