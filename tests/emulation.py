@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+from airflow_provider_runs.services import ServiceDescriptor, register, unregister
 from airflow_provider_runs.testing.emulator import EmulatorConfig, EmulatorServer
 
 if TYPE_CHECKING:
@@ -134,3 +135,19 @@ def started_emulator(config: EmulatorConfig | None = None, **fields: Any) -> Ite
         yield server
     finally:
         server.stop()
+
+
+@contextmanager
+def emulating(service: ServiceDescriptor, settings: Any) -> Iterator[RunningEmulator]:
+    """A started emulator that also serves ``service`` (a service defined in the tests), which is
+    registered for the block and forgotten after it.
+
+    :param service: the service's descriptor (with ``emulator`` parts).
+    :param settings: the service's emulator settings (an instance of its settings dataclass).
+    """
+    register(service)
+    try:
+        with started_emulator(EmulatorConfig(service_settings={service.name: settings})) as server:
+            yield server
+    finally:
+        unregister(service.name)

@@ -11,21 +11,18 @@ import requests
 from emulator.notes_service import NOTES, NotesSettings
 
 from airflow_provider_runs.services import register, unregister
-from airflow_provider_runs.testing.emulator import EmulatorConfig, EmulatorServer, connection_env_for
+from airflow_provider_runs.testing.emulator import connection_env_for
 from airflow_provider_runs.testing.emulator.service import emulated_services
+
+from emulation import emulating
 
 TOKEN = "notes-test-token"
 
 
 @pytest.fixture(scope="module")
 def server():
-    register(NOTES)
-    config = EmulatorConfig(service_settings={"notes": NotesSettings(notes_tokens=[TOKEN])})
-    try:
-        with EmulatorServer(config) as srv:
-            yield srv
-    finally:
-        unregister(NOTES.name)
+    with emulating(NOTES, NotesSettings(notes_tokens=[TOKEN])) as srv:
+        yield srv
 
 
 @pytest.fixture

@@ -15,11 +15,11 @@ from toy_service.hook import ToyJobsHook
 from toy_service.operator import ToyJobOperator, ToyJobSensor
 
 from airflow_provider_runs.core.states import RunState
-from airflow_provider_runs.services import register, service_named, unregister
-from airflow_provider_runs.testing.emulator import EmulatorConfig, EmulatorServer
+from airflow_provider_runs.services import service_named
 from airflow_provider_runs.triggers.run_status import RunStatusTrigger
 from airflow_provider_runs.waiting.errors import RunFailedError
 
+from emulation import emulating
 from support import TEST_KEY, first_event, make_context, roundtrip, run_deferrable
 
 pytestmark = pytest.mark.integration
@@ -28,13 +28,8 @@ KEY = TEST_KEY.replace("inf_", "toy_")
 
 @pytest.fixture(scope="module")
 def server():
-    register(TOY)
-    config = EmulatorConfig(service_settings={TOY.name: ToySettings(toy_tokens=[KEY])})
-    try:
-        with EmulatorServer(config) as srv:
-            yield srv
-    finally:
-        unregister(TOY.name)
+    with emulating(TOY, ToySettings(toy_tokens=[KEY])) as srv:
+        yield srv
 
 
 @pytest.fixture
