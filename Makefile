@@ -12,25 +12,28 @@ PY := $(VENV)/bin/python
 PY31 := $(VENV31)/bin/python
 export UV_LINK_MODE := copy
 
-.PHONY: all venv venv-3.1 venv-bench lint typecheck format test test-3.3 test-3.1 e2e e2e-deps soak demo bench clean
+.PHONY: all venv venv-3.1 venv-bench lint typecheck format test test-3.3 test-3.1 test-user-project e2e e2e-deps soak demo bench package clean
 
 all: test
 
 $(VENV)/.installed: pyproject.toml constraints/airflow-3.3.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
-	$(UV) pip install --quiet -p $(PY) -c constraints/airflow-3.3.txt -e ".[test,emulator,e2e]"
+	$(UV) pip install --quiet -p $(PY) -c constraints/airflow-3.3.txt -e . \
+		--group pyproject.toml:test --group pyproject.toml:e2e --group pyproject.toml:package \
+		--group pyproject.toml:lineage
 	touch $@
 
 $(VENV31)/.installed: $(VENV)/.installed pyproject.toml constraints/airflow-3.1.txt
 	$(UV) venv --quiet --allow-existing -p $(PYTHON) $(VENV31)
-	$(UV) pip install --quiet -p $(PY31) -c constraints/airflow-3.1.txt -e ".[test,emulator]"
+	$(UV) pip install --quiet -p $(PY31) -c constraints/airflow-3.1.txt -e . --group pyproject.toml:test \
+		--group pyproject.toml:lineage
 	touch $@
 
 # The benchmark environment adds apache-airflow-providers-http (the peer measured against).
 $(VENVB)/.installed: $(VENV)/.installed pyproject.toml constraints/bench.txt
 	$(UV) venv --quiet --allow-existing -p $(PYTHON) $(VENVB)
-	$(UV) pip install --quiet -p $(VENVB)/bin/python -c constraints/bench.txt -e ".[test,emulator]" \
+	$(UV) pip install --quiet -p $(VENVB)/bin/python -c constraints/bench.txt -e . --group pyproject.toml:test \
 		apache-airflow-providers-http
 	touch $@
 
@@ -52,14 +55,28 @@ typecheck: venv
 	$(PY) -m mypy --strict airflow_provider_runs/core
 
 # Lint and types, everything but the end-to-end suite on the newest Airflow (a plain
-# `pytest tests` skips it too), then unit and DAG tests on 3.1.
-test: lint typecheck test-3.3 test-3.1
+# `pytest tests` skips it too), then unit and DAG tests on 3.1, then the package check.
+test: lint typecheck test-3.3 test-3.1 test-user-project package
 
 test-3.3: venv
 	$(PY) -m pytest tests --ignore=tests/e2e -q
 
 test-3.1: venv-3.1
 	$(PY31) -m pytest tests/unit tests/dags -q
+
+# The README's example of testing your own DAGs, run as a user's project runs it: examples/user_project
+# copied to a directory outside the repository (no conftest.py or pytest settings of ours), on 3.3 and 3.1.
+test-user-project: venv venv-3.1
+	@for py in $(abspath $(PY)) $(abspath $(PY31)); do \
+		dir=$$(mktemp -d) && cp -R examples/user_project/. $$dir && echo "$$py -m pytest in $$dir" && \
+		(cd $$dir && env -u AIRFLOW_HOME $$py -m pytest -p no:cacheprovider -v); status=$$?; \
+		rm -rf $$dir; [ $$status -eq 0 ] || exit $$status; \
+	done
+
+# The published artifacts: sdist and wheel built into dist/, `twine check`, then the wheel alone
+# (no extras) in a clean virtualenv with the 3.3 constraints runs the README's quick start.
+package: venv
+	$(PY) scripts/check_package.py
 
 # End to end on real Airflow processes (API server, scheduler, DAG processor, triggerer) and
 # headless Chromium; logs and screenshots in .e2e/. Fails if any process it started survives.
@@ -83,6 +100,7 @@ bench: venv-bench
 	$(VENVB)/bin/python benchmarks/sync_overhead.py
 	$(VENVB)/bin/python benchmarks/edges_batch.py
 	$(VENVB)/bin/python benchmarks/budget_scale.py
+	$(VENVB)/bin/python benchmarks/import_cost.py
 
 clean:
 	rm -rf $(VENV) $(VENV31) $(VENVB) .pytest_cache .ruff_cache .hypothesis .demo .e2e .soak

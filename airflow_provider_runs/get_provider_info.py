@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 from typing import Any
 
+from airflow_provider_runs import __version__
 from airflow_provider_runs.services import BUILT_IN
 
 
@@ -14,13 +16,27 @@ def _modules(role: str) -> list[dict[str, Any]]:
     ]
 
 
+def _documentation_url() -> str | None:
+    """The ``Documentation`` entry of the installed distribution's ``[project.urls]``, if any."""
+    try:
+        urls: list[str] = importlib.metadata.metadata("airflow-provider-runs").get_all("Project-URL") or []
+    except importlib.metadata.PackageNotFoundError:  # imported from a source tree, not installed
+        return None
+    for entry in urls:
+        label, _, url = entry.partition(",")
+        if label.strip().lower() == "documentation":
+            return url.strip()
+    return None
+
+
 def get_provider_info() -> dict[str, Any]:
     """Return the provider's metadata (connection types with form fields, links, triggers, config)."""
     return {
         "package-name": "airflow-provider-runs",
         "name": "Runs (Inferable, Edges, inference.sh)",
         "description": "Start and follow remote runs on Inferable, Edges and inference.sh from Airflow.",
-        "versions": ["0.1.0"],
+        "versions": [__version__],
+        "documentation-url": _documentation_url(),
         "integrations": [
             {
                 "integration-name": service.display_name,

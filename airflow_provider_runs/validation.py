@@ -12,15 +12,18 @@ class (``isinstance(err, AuthError)`` still holds), message, status code and run
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import math
 import os
+import re
 import unicodedata
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException
 
@@ -31,6 +34,9 @@ from airflow_provider_runs.core.errors import (
     _rebuild,
     retry_cannot_fix,
 )
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
 MAX_POLL_INTERVAL = 24 * 3600.0
 """The longest ``poll_interval`` accepted (one day)."""
@@ -185,27 +191,102 @@ def _first_non_json(value: Any, where: str, seen: set[int]) -> tuple[str, str] |
 
 
 # -- dates ---------------------------------------------------------------------------------------
-def parse_datetime(value: Any, name: str) -> datetime | None:
-    """An ISO 8601 / RFC 3339 date-time (string or ``datetime``) as an aware ``datetime``.
+_DATE_FIRST = re.compile(r"\d{4}-\d{2}-\d{2}")
+"""A date-time starts with its full date (pydantic alone would read ``"1700000000"`` as UNIX time)."""
+SHOWN_CHARS = 80
+"""The most characters of an unreadable value quoted in a message."""
+log = logging.getLogger(__name__)
 
-    A value without a UTC offset is taken as UTC. ``None`` passes.
+
+@functools.cache
+def _datetime_adapter() -> TypeAdapter[datetime]:
+    """pydantic's date-time validator (RFC 3339 / ISO 8601), built once when first needed."""
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(datetime)
+
+
+def parse_timestamp(value: str) -> datetime:
+    """An RFC 3339 / ISO 8601 date-time as an aware ``datetime``, the same on every Python version
+    (``datetime.fromisoformat`` before 3.11 refuses most of these). The one parser of the package
+    for service timestamps, arguments and its own records.
+
+    Accepted: ``T``, ``t`` or a space between date and time; ``Z``, ``z`` or an offset
+    (``+02:00``, ``-0530``); 0 to 9 or more fraction digits (beyond microseconds truncated, as a Go
+    service's nanoseconds); a date alone (midnight). A value without an offset is UTC. The
+    result's ``tzinfo`` is a ``datetime.timezone``. Anything else is a ``ValueError`` quoting it.
+
+    :param value: the text.
+    """
+    text = value.strip()
+    if _DATE_FIRST.match(text):
+        try:
+            parsed = _datetime_adapter().validate_python(text)
+        except ValueError:  # pydantic's ValidationError
+            pass
+        else:
+            offset = parsed.utcoffset()
+            return parsed.replace(tzinfo=timezone.utc if offset is None else timezone(offset))
+    raise ValueError(f"{value[:SHOWN_CHARS]!r} is not an ISO 8601 date-time such as 2026-01-31T09:00:00Z")
+
+
+def parse_datetime(value: Any, name: str) -> datetime | None:
+    """An ISO 8601 / RFC 3339 date-time argument (string or ``datetime``) as an aware ``datetime``
+    (see :func:`parse_timestamp`); a ``datetime`` without ``tzinfo`` is taken as UTC. ``None``
+    passes; anything else is an :class:`InvalidArgumentError` naming the argument.
+
+    :param value: the argument's value.
+    :param name: the argument's name, for the error.
     """
     if value is None:
         return None
     if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str):
+        return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, str):
         try:
-            parsed = datetime.fromisoformat(value.strip().replace("z", "Z").replace("Z", "+00:00"))
+            return parse_timestamp(value)
+        except ValueError as exc:
+            raise InvalidArgumentError(f"{name} {exc}") from None
+    raise InvalidArgumentError(f"{name} must be an ISO 8601 string or a datetime; got {type(value).__name__}")
+
+
+def service_time(item: Mapping[str, Any], field: str, *, service: str) -> datetime | None:
+    """A timestamp a service sent, ``item[field]``, as an aware ``datetime``
+    (:func:`parse_timestamp`); ``None`` when absent (missing, ``null`` or empty).
+
+    A value that does not parse is reported, once per value in the process, as a warning naming
+    the service, the field, the object's id and the value, and gives ``None``: the caller decides
+    without it (a look-up then cannot bound its search by that object's creation time).
+
+    :param item: the object the service returned (a run, a task).
+    :param field: the timestamp's field, e.g. ``created_at``.
+    :param service: the service's display name, for the warning.
+    """
+    value = item.get(field)
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            return parse_timestamp(value)
         except ValueError:
-            raise InvalidArgumentError(
-                f"{name} {value!r} is not an ISO 8601 date-time such as 2026-01-31T09:00:00Z"
-            ) from None
-    else:
-        raise InvalidArgumentError(
-            f"{name} must be an ISO 8601 string or a datetime; got {type(value).__name__}"
-        )
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+            pass
+    ident = item.get("id") or item.get("uid")
+    _report_unreadable(service, field, repr(value)[:SHOWN_CHARS], None if ident is None else str(ident))
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _report_unreadable(service: str, field: str, shown: str, ident: str | None) -> None:
+    """Warn once about a service timestamp that does not parse."""
+    of = f" of {ident!r}" if ident else ""
+    log.warning(
+        "%s sent %s %s%s, which is not an RFC 3339 date-time: it is ignored (a look-up cannot "
+        "bound its search by it)",
+        service,
+        field,
+        shown,
+        of,
+    )
 
 
 # -- output files --------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.providers.common.compat.sdk import DAG, task
+from airflow.sdk import DAG, task
 from pydantic import BaseModel, Field
 
 from airflow_provider_runs.operators.inferable import InferableRunOperator

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.providers.common.compat.sdk import DAG, task
+from airflow.sdk import DAG, task
 
 from airflow_provider_runs.operators.inference_sh import InferenceShTaskOperator
 from airflow_provider_runs.sensors.inference_sh import InferenceShTaskSensor
@@ -76,8 +76,12 @@ with DAG(
 
     @task
     def summarize(manifests: list[dict]) -> dict:
-        """Collect every mapped task's output."""
-        texts = [m["output"]["text"] for m in manifests]
+        """Collect every mapped task's output.
+
+        ``manifests[:]`` reads every mapped result in one request; a plain ``for`` loop would read
+        them one by one, and Airflow logs its look-up one past the last as an error.
+        """
+        texts = [m["output"]["text"] for m in manifests[:]]
         print(f"{len(texts)} tasks completed: {texts}")
         return {"count": len(texts), "texts": texts}
 

@@ -15,10 +15,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 HOME = ROOT / ".demo" / "airflow-home"
 EXAMPLES = ROOT / "example_dags"
+RUN_LINK_XCOM_KEY = "_link_RunLink"
+"""Where Airflow keeps a finished task's "Run" link (what the UI shows)."""
 
 
 def configure(url: str, work_dir: str) -> None:
@@ -70,18 +73,21 @@ def run_dags() -> int:
                 dag_run.get_task_instances(session=session), key=lambda t: (t.task_id, t.map_index)
             ):
                 name = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
-                query = XComModel.get_many(
-                    run_id=dag_run.run_id,
-                    key="return_value",
-                    task_ids=ti.task_id,
-                    dag_ids=dag_id,
-                    map_indexes=ti.map_index,
-                )
-                row = session.scalars(query).first()
-                value = None if row is None else XComModel.deserialize_value(row)
+                value = xcom(session, XComModel, ti, "return_value")
                 ti_state = str(getattr(ti.state, "value", ti.state))
                 print(f"  {name:<28} {ti_state:<10} {json.dumps(value, default=str)[:160]}")
+                if link := xcom(session, XComModel, ti, RUN_LINK_XCOM_KEY):
+                    print(f"  {'':<28} Run link:  {link}")
     return failed
+
+
+def xcom(session: Any, model: Any, ti: Any, key: str) -> Any:
+    """The value a task instance pushed under ``key`` (``None`` when absent)."""
+    query = model.get_many(
+        run_id=ti.run_id, key=key, task_ids=ti.task_id, dag_ids=ti.dag_id, map_indexes=ti.map_index
+    )
+    row = session.scalars(query).first()
+    return None if row is None else model.deserialize_value(row)
 
 
 def main() -> int:

@@ -88,6 +88,11 @@ def ends_wait(status: RunStatus, stop_on: frozenset[StopCondition]) -> bool:
     )
 
 
+PROGRESS = "progress"
+"""The key of :attr:`RunStatus.details` under which a state table puts the service's progress
+facts: a small dict of names to counts or short values (``{"outputs": 120}``); the task log shows
+each change of them (:mod:`airflow_provider_runs.waiting.progress`)."""
+
 TERMINAL_STATES = frozenset({RunState.SUCCEEDED, RunState.PARTIAL, RunState.FAILED, RunState.CANCELLED})
 """States after which a run does not change by itself."""
 

@@ -11,28 +11,26 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
 from airflow_provider_runs.core.errors import RunsApiError
-from airflow_provider_runs.core.http import (
-    ApiRequest,
-    ApiResponse,
-    AsyncTransport,
-    SyncTransport,
-    TransportConfig,
-    default_error_parser,
-)
+from airflow_provider_runs.core.http import ApiRequest, ApiResponse, TransportConfig, default_error_parser
 from airflow_provider_runs.core.limiter import RequestLimiter, limiter_for
 from airflow_provider_runs.core.redaction import Redactor
-from airflow_provider_runs.core.retry import DEFAULT_RETRY, RetryPolicy
+from airflow_provider_runs.core.retry import RetryPolicy
 from airflow_provider_runs.core.states import RunStatus
 from airflow_provider_runs.hooks.connection_cache import read_connection_shared
+from airflow_provider_runs.hooks.connection_settings import transport_options
 from airflow_provider_runs.services.descriptor import ServiceDescriptor
 from airflow_provider_runs.validation import check_path_segment
+
+if TYPE_CHECKING:  # imported when first built (they load the HTTP libraries): not at DAG parse
+    from airflow_provider_runs.core.http.aio import AsyncTransport
+    from airflow_provider_runs.core.http.sync import SyncTransport
 
 
 def path_segment(value: Any, what: str = "id") -> str:
@@ -79,9 +77,13 @@ class RunsHook(BaseHook):
     """Base hook of a run service.
 
     :param conn_id: the Airflow connection id; defaults to the service's default connection.
-    :param retry: the retry policy for idempotent calls (and writes that provably did not land).
-    :param connect_timeout: seconds to establish a connection.
-    :param read_timeout: seconds to wait for response data.
+    :param retry: the retry policy for idempotent calls (and writes that provably did not land);
+        default: the connection's extra ``max_retries`` (retries after the first attempt), else
+        :data:`~airflow_provider_runs.core.retry.DEFAULT_RETRY`.
+    :param connect_timeout: seconds to establish a connection; default: the connection's extra
+        ``connect_timeout``, else the transport's default.
+    :param read_timeout: seconds to wait for response data; default: the connection's extra
+        ``read_timeout``, else the transport's default.
     :param total_timeout: seconds one request attempt may take in all; default: the connection's
         extra ``total_timeout``, else the transport's default.
     :param max_response_bytes: the largest response body read; default: the connection's extra
@@ -139,9 +141,9 @@ class RunsHook(BaseHook):
         self,
         conn_id: str | None = None,
         *,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        connect_timeout: float = 10.0,
-        read_timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
         total_timeout: float | None = None,
         max_response_bytes: int | None = None,
         requests_per_minute: float | None = None,
@@ -220,41 +222,36 @@ class RunsHook(BaseHook):
     def transport_config(self, settings: ServiceSettings) -> TransportConfig:
         """Build the transport settings for this service.
 
-        ``total_timeout`` and ``max_response_bytes`` come from the hook's arguments, else from the
-        connection's extras of the same names, else the transport's defaults; ``max_retry_after``
-        (the longest ``Retry-After`` obeyed, seconds) from the connection's extras. The request
-        budget (:func:`~airflow_provider_runs.core.limiter.limiter_for`, one per connection in this
-        process) runs at :meth:`requests_per_minute_setting`.
+        Timeouts, ``max_response_bytes`` and the retry policy come from the hook's arguments, else
+        the connection's extras (:func:`~airflow_provider_runs.hooks.connection_settings.transport_options`:
+        also ``max_retry_after``, ``proxy``, ``verify``, ``ca_bundle``), else the transport's
+        defaults; a bad value raises a ``ValueError`` naming the field before any HTTP call. The
+        request budget (:func:`~airflow_provider_runs.core.limiter.limiter_for`, one per connection
+        in this process) runs at :meth:`requests_per_minute_setting`. A proxy's password is masked
+        in Airflow's logs like the API key.
         """
-        limits: dict[str, Any] = {}
-        for name, kind, given in (
-            ("total_timeout", float, self.total_timeout),
-            ("max_response_bytes", int, self.max_response_bytes),
-            ("max_retry_after", float, None),
-        ):
-            value = given if given is not None else settings.extras.get(name)
-            if value not in (None, ""):
-                try:
-                    number = kind(value)
-                except (TypeError, ValueError):
-                    raise ValueError(f"{name} must be a positive number; got {value!r}") from None
-                if not number > 0 or number == float("inf"):
-                    raise ValueError(f"{name} must be a positive number; got {value!r}")
-                limits[name] = number
-        return TransportConfig(
+        given = {
+            "connect_timeout": self.connect_timeout,
+            "read_timeout": self.read_timeout,
+            "total_timeout": self.total_timeout,
+            "max_response_bytes": self.max_response_bytes,
+            "retry": self.retry,
+        }
+        options = transport_options(self.conn_id, settings.extras, given)
+        config = TransportConfig(
             service=self.service,
             base_url=settings.base_url,
             auth_headers=self.auth_headers(settings.api_key),
             secrets=(settings.api_key,),
-            connect_timeout=self.connect_timeout,
-            read_timeout=self.read_timeout,
-            retry=self.retry,
             error_parser=self.error_parser,
             limiter=limiter_for(
                 self.service, settings.base_url, settings.api_key, self.requests_per_minute_setting(settings)
             ),
-            **limits,
+            **options,
         )
+        for secret in config.proxy_secrets:
+            mask_secret(secret)
+        return config
 
     def requests_per_minute_setting(self, settings: ServiceSettings) -> float:
         """The request budget a minute: the hook's argument, else the connection's extra
@@ -279,11 +276,15 @@ class RunsHook(BaseHook):
     @cached_property
     def transport(self) -> SyncTransport:
         """The blocking transport (one ``requests.Session`` per hook)."""
+        from airflow_provider_runs.core.http.sync import SyncTransport  # once per hook: cached
+
         return SyncTransport(self.transport_config(self.settings))
 
     async def atransport(self) -> AsyncTransport:
         """The async transport on the event loop's shared session."""
         if self._async_transport is None:
+            from airflow_provider_runs.core.http.aio import AsyncTransport  # once per hook
+
             self._async_transport = AsyncTransport(self.transport_config(await self.asettings()))
         return self._async_transport
 
@@ -334,6 +335,11 @@ class RunsHook(BaseHook):
     def batch_cost(self, run_id: str) -> int:
         """How much of a batch (:attr:`batch_size`) the run takes: one per member run."""
         return len(self.member_runs(run_id))
+
+    def run_log(self, run_id: str) -> str | None:
+        """The run's own log as text, where the service keeps one (its end is quoted in the task
+        log when the run fails); ``None`` here: the service keeps none."""
+        return None
 
     async def abatch_status(self, run_ids: Sequence[str]) -> dict[str, RunStatus]:
         """The statuses of several runs read with as few requests as the service allows.

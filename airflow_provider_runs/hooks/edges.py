@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
-from urllib.parse import quote
 
 from airflow_provider_runs.core.calls import Call, Item, Items, api_call, api_items
 from airflow_provider_runs.core.errors import BadRequestError
@@ -138,8 +137,21 @@ class EdgesHook(EdgesLaunchCalls):
         return parse_error_body(status_code, body, text)
 
     def default_run_url(self, base_url: str, run_id: str) -> str:
-        """The run's API URL (Edges has no dashboard for runs)."""
-        return f"{base_url}/runs/{quote(run_id, safe='')}"
+        """The run's page in the web app, ``https://app.edges.run/runs/{uid}`` (the emulator's
+        stand-in page when the connection points at it; see ``ServiceDescriptor.web_root``).
+
+        An assumption: the specs name the web app's host but no run page; this one mirrors the
+        API's path of a run. A connection's ``run_url_template`` overrides it.
+        """
+        return self.descriptor.web_page(base_url, "runs", run_id)
+
+    def schedule_url(self, schedule_uid: str) -> str:
+        """The schedule's page in the web app, ``https://app.edges.run/schedules/{uid}`` (an
+        assumption, as for runs; ``run_url_template`` names run pages and does not apply).
+
+        :param schedule_uid: the schedule's uid.
+        """
+        return self.descriptor.web_page(self.settings.base_url, "schedules", schedule_uid)
 
     # -- runs ------------------------------------------------------------------------------
     @api_call

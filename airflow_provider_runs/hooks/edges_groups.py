@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_runs.core.states import RunState, RunStatus
+from airflow_provider_runs.core.states import PROGRESS, RunState, RunStatus
 
 GROUP_SEPARATOR = ","
 """Joins the run uids of a run group in its primitive form."""
@@ -76,19 +76,21 @@ def combine_statuses(parts: list[tuple[str, RunStatus]]) -> RunStatus:
 
     :param parts: ``(uid, status)`` of each member run, in the group's order.
     """
+    progress = group_progress(parts)
     for uid, status in parts:
         if status.state is RunState.NEEDS_ACTION:
             return RunStatus(
                 status.state,
                 status.raw_status,
                 f"run {uid}: {status.message}",
-                {**status.details, "run_uid": uid},
+                {**status.details, "run_uid": uid, PROGRESS: progress},
                 action=status.action,
             )
     waiting = [(uid, s) for uid, s in parts if not s.state.is_terminal]
     if waiting:
         uid, status = waiting[0]
-        return RunStatus(status.state, status.raw_status, status.message, {**status.details, "run_uid": uid})
+        details = {**status.details, "run_uid": uid, PROGRESS: progress}
+        return RunStatus(status.state, status.raw_status, status.message, details)
     states = {s.state for _, s in parts}
     messages = "; ".join(f"run {uid}: {s.message}" for uid, s in parts if s.message)
     if states == {RunState.SUCCEEDED}:
@@ -96,6 +98,20 @@ def combine_statuses(parts: list[tuple[str, RunStatus]]) -> RunStatus:
     if states <= {RunState.FAILED, RunState.CANCELLED}:
         return RunStatus(RunState.FAILED, "FAILED", messages or None, {"runs": len(parts)})
     return RunStatus(RunState.PARTIAL, "PARTIAL_SUCCEEDED", messages or None, {"runs": len(parts)})
+
+
+def group_progress(parts: list[tuple[str, RunStatus]]) -> dict[str, Any]:
+    """A run group's progress: how many of its runs ended (``runs_done``: ``"1/3"``) and, where
+    the members' statuses tell, their outputs so far (summed).
+
+    :param parts: ``(uid, status)`` of each member run.
+    """
+    done = sum(1 for _, status in parts if status.state.is_terminal)
+    progress: dict[str, Any] = {"runs_done": f"{done}/{len(parts)}"}
+    outputs = sum((s.details.get(PROGRESS) or {}).get("outputs", 0) for _, s in parts)
+    if outputs:
+        progress["outputs"] = outputs
+    return progress
 
 
 def group_manifest(

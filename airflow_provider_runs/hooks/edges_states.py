@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_provider_runs.core.states import ActionNeeded, RunState, RunStatus
+from airflow_provider_runs.core.states import PROGRESS, ActionNeeded, RunState, RunStatus
 
 RUN_STATES: dict[str, RunState] = {
     "CREATED": RunState.QUEUED,
@@ -39,12 +39,16 @@ NEEDS_DETAILS = (RunState.NEEDS_ACTION, RunState.FAILED, RunState.PARTIAL)
 """States whose status carries the run's ``last_error`` (read from the full run object)."""
 
 
-def interpret_status(status: Any, *, last_error: Any = None, postponed_until: Any = None) -> RunStatus:
+def interpret_status(
+    status: Any, *, last_error: Any = None, postponed_until: Any = None, output_count: Any = None
+) -> RunStatus:
     """Map an Edges run status to a :class:`RunStatus` (the run state table).
 
     :param status: the run's ``status`` as the service sent it.
     :param last_error: the run's ``last_error`` object (``label``, ``message``, ``params``), if any.
     :param postponed_until: when a postponed run goes on (also read from ``last_error.params``).
+    :param output_count: the run object's ``output_count`` (the light status has none): once
+        above 0, the run's progress (``details["progress"] = {"outputs": n}``).
     """
     if not isinstance(status, str):
         return RunStatus(RunState.UNKNOWN, status, f"unrecognized status value {status!r}")
@@ -61,14 +65,19 @@ def interpret_status(status: Any, *, last_error: Any = None, postponed_until: An
             postponed_until = params["postponed_until"]
     if postponed_until:
         details["postponed_until"] = str(postponed_until)
+    if isinstance(output_count, int) and not isinstance(output_count, bool) and output_count > 0:
+        details[PROGRESS] = {"outputs": output_count}
     return RunStatus(state, status, message, details, action=RUN_ACTIONS.get(name))
 
 
 def status_of(run: Mapping[str, Any]) -> RunStatus:
     """The status of a run object or a light status object (``status``, ``last_error``,
-    ``postponed_until``)."""
+    ``postponed_until``, ``output_count``)."""
     return interpret_status(
-        run.get("status"), last_error=run.get("last_error"), postponed_until=run.get("postponed_until")
+        run.get("status"),
+        last_error=run.get("last_error"),
+        postponed_until=run.get("postponed_until"),
+        output_count=run.get("output_count"),
     )
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
-from urllib.parse import quote
 
 from airflow_provider_runs.core.calls import Call, api_call
 from airflow_provider_runs.core.errors import AuthError, NotFoundError
@@ -126,12 +125,11 @@ class InferableHook(RunsHook):
         return str(self._cluster_override or settings.extras["cluster_id"]).strip()
 
     def default_run_url(self, base_url: str, run_id: str) -> str:
-        """The run's console URL."""
-        cluster = quote(self.cluster_id(self.settings), safe="")
-        run = quote(run_id, safe="")
-        if "api.inferable.ai" in base_url:
-            return f"https://app.inferable.ai/clusters/{cluster}/runs/{run}"
-        return f"{base_url}/clusters/{cluster}/runs/{run}"
+        """The run's page in the console, ``https://app.inferable.ai/clusters/{c}/runs/{id}`` (the
+        emulator's stand-in page when the connection points at it; see
+        ``ServiceDescriptor.web_root``). A self-hosted control plane's console lives elsewhere:
+        set the connection's ``run_url_template``."""
+        return self.descriptor.web_page(base_url, "clusters", self.cluster_id(self.settings), "runs", run_id)
 
     def _path(self, path: str) -> str:
         """``path`` under the cluster: ``/clusters/{c}{path}``."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from airflow_provider_runs.core.calls import Call, Item, Items, api_call, api_items
 from airflow_provider_runs.core.errors import BadRequestError, ConflictError
@@ -128,8 +127,13 @@ class InferenceShHook(RunsHook):
         return parse_error_body(status_code, body, text)
 
     def default_run_url(self, base_url: str, run_id: str) -> str:
-        """The task's API URL (``GET {base}/tasks/{id}``)."""
-        return f"{base_url}/tasks/{quote(run_id, safe='')}"
+        """The task's page in the web app, ``https://app.inference.sh/tasks/{id}`` (the emulator's
+        stand-in page when the connection points at it; see ``ServiceDescriptor.web_root``).
+
+        An assumption: the specs name the web app's host but no task page; this one mirrors the
+        API's path of a task. A connection's ``run_url_template`` overrides it.
+        """
+        return self.descriptor.web_page(base_url, "tasks", run_id)
 
     @staticmethod
     def build_run_request(
@@ -169,6 +173,19 @@ class InferenceShHook(RunsHook):
         """Read the light status ``{id, status, updated_at}`` (``GET /tasks/{id}/status``)."""
         response = yield ApiRequest("GET", f"/tasks/{task_segment(task_id)}/status")
         return task_object(unwrap(response.body))
+
+    @api_call
+    def get_task_logs(self, task_id: str) -> Call[dict[str, Any]]:
+        """Read a task's logs ``{task_id, status, events, logs: [{id, log_type, content}]}``
+        (``GET /tasks/{id}/logs``)."""
+        response = yield ApiRequest("GET", f"/tasks/{task_segment(task_id)}/logs")
+        return task_object(unwrap(response.body))
+
+    def run_log(self, run_id: str) -> str | None:
+        """The task's logs (every entry's ``content``, in the order given) as one text."""
+        entries = self.get_task_logs(run_id).get("logs") or ()
+        texts = [e.get("content") for e in entries if isinstance(e, dict)]
+        return "\n".join(text for text in texts if isinstance(text, str)) or None
 
     @api_call
     def cancel_task(
@@ -356,6 +373,7 @@ class InferenceShHook(RunsHook):
     arun_task = run_task.aio
     aget_task = get_task.aio
     aget_task_status = get_task_status.aio
+    aget_task_logs = get_task_logs.aio
     acancel_task = cancel_task.aio
     alist_tasks = list_tasks.aio
     aiter_tasks = iter_tasks.aio

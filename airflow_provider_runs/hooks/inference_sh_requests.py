@@ -12,7 +12,7 @@ from typing import Any, TypedDict
 from airflow_provider_runs.core.errors import RunsApiError
 from airflow_provider_runs.core.http import ApiRequest
 from airflow_provider_runs.hooks.base import json_object, path_segment
-from airflow_provider_runs.validation import check_json, parse_datetime
+from airflow_provider_runs.validation import check_json, parse_datetime, service_time
 
 task_object = partial(json_object, service="inference_sh", label="inference.sh")
 """An answer that must be a JSON object (a task, a light status, a session)."""
@@ -262,14 +262,9 @@ def _rfc3339(run_at: Any) -> str | None:
 
 
 def created_at(item: Mapping[str, Any]) -> datetime | None:
-    """A listed task's ``created_at``, or ``None`` when it has none that parses."""
-    value = item.get("created_at")
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+    """A listed task's ``created_at`` (RFC 3339, nanoseconds included), or ``None`` when it has none
+    that parses (reported: :func:`~airflow_provider_runs.validation.service_time`)."""
+    return service_time(item, "created_at", service="inference.sh")
 
 
 def _split_ref(ref: str) -> tuple[str, str | None, str | None]:

@@ -23,7 +23,7 @@ from airflow_provider_runs.core.states import RunState
 from airflow_provider_runs.core.timers import sane_seconds
 from airflow_provider_runs.links import RunLink
 from airflow_provider_runs.operators.claims import PHASE_LOOKUP, ClaimsMixin
-from airflow_provider_runs.validation import fail_without_retry, invalid_arguments
+from airflow_provider_runs.validation import fail_without_retry, invalid_arguments, parse_timestamp
 from airflow_provider_runs.waiting.arguments import WaitArgumentsMixin, default_poll_interval
 from airflow_provider_runs.waiting.deadline import defer_timeout
 from airflow_provider_runs.waiting.errors import RunFailedError, RunFailedNoRetryError
@@ -179,7 +179,7 @@ class BaseRunOperator(ClaimsMixin, RunWaitMixin, WaitArgumentsMixin, BaseOperato
                 self._claim(context, run_id, earliest)
                 return run_id, True
         submitted_at = utcnow_iso()
-        submitted = datetime.fromisoformat(submitted_at)
+        submitted = parse_timestamp(submitted_at)
         self._claim(context, None, submitted)  # an intent, visible before the create call
         save_record(context, RunRecord(None, submitted_at, try_number))
         run_id = self._submit_once(context, submitted)
@@ -328,6 +328,22 @@ class BaseRunOperator(ClaimsMixin, RunWaitMixin, WaitArgumentsMixin, BaseOperato
         result = self.finish(context, run_id, status)
         mark_completed(context, run_id)
         return result
+
+    def lineage_datasets(self) -> tuple[list[str], list[str]]:
+        """The paths and URLs the task read and wrote, as ``(inputs, outputs)``, for OpenLineage;
+        asked once the task ended (:meth:`get_openlineage_facets_on_complete`). Default: none."""
+        return [], []
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Answer OpenLineage (when its provider is installed; asked in the worker once the task
+        ended): :meth:`lineage_datasets` as datasets and the remote run as run facets (see
+        :mod:`airflow_provider_runs.lineage`). Never raises; OpenLineage is imported only here.
+
+        :param task_instance: the task instance that ended (the operator knows its run).
+        """
+        from airflow_provider_runs.lineage import operator_lineage
+
+        return operator_lineage(self)
 
     def on_kill(self) -> None:
         """Cancel the remote run when the worker-side task is killed and ``cancel_on_kill``."""

@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import AirflowException
 
+from airflow_provider_runs.validation import parse_timestamp
+
 if TYPE_CHECKING:
     from airflow_provider_runs.hooks.base import RunsHook
 
@@ -229,10 +231,9 @@ def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_timestamp(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else None
 
 
 class ClaimsMixin:

@@ -21,6 +21,7 @@ from airflow_provider_runs.hooks.edges_requests import (
     schedule_uid,
 )
 from airflow_provider_runs.inputs import InputSource, chunked, slice_source
+from airflow_provider_runs.links import publish_run_url
 from airflow_provider_runs.operators.base import BaseRunOperator
 from airflow_provider_runs.operators.edges_arguments import (
     check_live_input,
@@ -37,7 +38,7 @@ from airflow_provider_runs.operators.edges_launch import (
     schedule_manifest,
     task_run_name,
 )
-from airflow_provider_runs.operators.edges_results import write_failed_inputs, write_outputs
+from airflow_provider_runs.operators.edges_results import lineage_paths, write_failed_inputs, write_outputs
 from airflow_provider_runs.validation import check_json, check_output_path, fail_without_retry
 from airflow_provider_runs.waiting.errors import RunFailedError
 
@@ -212,7 +213,9 @@ class EdgesActionOperator(BaseRunOperator):
             if self.mode == "live":
                 return self.secret_free(self._run_live())
             if self.mode == "schedule":
-                return self.secret_free(self._create_schedule(context))
+                manifest = self._create_schedule(context)
+                publish_run_url(self, context, self.hook.schedule_url(manifest["schedule_uid"]))
+                return self.secret_free(manifest)
             run_id, reattached = self.reattach_or_submit(context)
             return self.wait(context, run_id, reattached=reattached)
 
@@ -352,6 +355,10 @@ class EdgesActionOperator(BaseRunOperator):
         what = f"is {action.value}" + (f" after {resumes} resumes" if policy == "resume" else "")
         raise self.failure(run_id, status, what=what)
 
+    def lineage_datasets(self) -> tuple[list[str], list[str]]:
+        """An async run reads ``inputs_path`` and writes ``output_path`` (once results were written)."""
+        return lineage_paths(self.mode, self.inputs_path, self.__dict__.get("_written_output"))
+
     def build_manifest(self, context: Any, run_id: str, status: RunStatus | None) -> dict[str, Any]:
         """Write outputs and failed inputs to their files; return paths and counts."""
         group = RunGroup.parse(run_id)
@@ -360,6 +367,7 @@ class EdgesActionOperator(BaseRunOperator):
         if status is None:
             return manifest
         written = write_outputs(self.hook, group.uids, self.output_path)
+        self._written_output = self.output_path
         expected = manifest["output_count"]
         if written < expected:
             raise RunFailedError(

@@ -15,7 +15,7 @@ from typing import Any
 
 from airflow_provider_runs.core.states import RunState
 from airflow_provider_runs.hooks.edges import EdgesHook, RunGroup, interpret_status, schedule_uid
-from airflow_provider_runs.validation import parse_datetime
+from airflow_provider_runs.validation import service_time
 
 
 def run_name(dag_id: str, task_id: str, run_id: str, map_index: int) -> str:
@@ -48,11 +48,9 @@ def part_name(name: str, k: int, total: int) -> str:
 
 
 def created_at(run: Mapping[str, Any]) -> datetime | None:
-    """A listed run's ``created_at`` (a value without offset is UTC); ``None`` when unreadable."""
-    try:
-        return parse_datetime(run.get("created_at"), "created_at")
-    except ValueError:
-        return None
+    """A listed run's ``created_at`` (a value without offset is UTC); ``None`` when it has none
+    that parses (reported: :func:`~airflow_provider_runs.validation.service_time`)."""
+    return service_time(run, "created_at", service="Edges")
 
 
 def runs_named(

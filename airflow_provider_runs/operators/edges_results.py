@@ -71,3 +71,15 @@ def write_failed_inputs(hook: EdgesHook, uids: Sequence[str], path: str | None) 
             }
             handle.write(_line(record))
     return total, failed
+
+
+def lineage_paths(mode: str, inputs_path: str | None, written: str | None) -> tuple[list[str], list[str]]:
+    """The files of an async batch, for OpenLineage: ``(inputs_path read, results file written)``.
+
+    :param mode: the operator's mode (a live call or a schedule runs nothing of the task's files).
+    :param inputs_path: the rendered ``inputs_path``, or ``None`` (inputs given as a list).
+    :param written: the ``output_path`` the results were written to, ``None`` when none was.
+    """
+    if mode != "async":
+        return [], []
+    return ([inputs_path] if inputs_path else []), ([written] if written else [])

@@ -11,6 +11,7 @@ from airflow_provider_runs.core.states import RunState, RunStatus
 from airflow_provider_runs.hooks.inference_sh import InferenceShHook, RunFields, StatusNumbering
 from airflow_provider_runs.hooks.inference_sh_requests import created_at, validate_run_request
 from airflow_provider_runs.hooks.inference_sh_states import check_numbering
+from airflow_provider_runs.lineage import file_uris
 from airflow_provider_runs.operators.base import BaseRunOperator
 from airflow_provider_runs.operators.claims import Candidate
 from airflow_provider_runs.outputs import write_json
@@ -187,20 +188,38 @@ class InferenceShTaskOperator(BaseRunOperator):
         return self.choose_own_run(context, candidates)
 
     def build_manifest(self, context: Any, run_id: str, status: RunStatus | None) -> dict[str, Any]:
-        """Read the full task once and return the manifest (output inline or written to a file)."""
-        return task_manifest(
-            self.hook, run_id, status, output_path=self.output_path, app=self.app or self.app_id
+        """Read the full task once and return the manifest (output inline or written to a file);
+        keep the files the finished task wrote for :meth:`lineage_datasets`."""
+        task = self.hook.get_task(run_id)
+        manifest = task_manifest(
+            self.hook, run_id, status, output_path=self.output_path, app=self.app or self.app_id, task=task
         )
+        if status is not None:
+            written = [manifest["output_path"]] if manifest.get("output_path") else []
+            self._lineage_outputs = [*file_uris(task.get("output")), *written]
+        return manifest
+
+    def lineage_datasets(self) -> tuple[list[str], list[str]]:
+        """The file URLs in ``input`` were read; those in the task's output, and ``output_path``
+        (where the output was written), were written."""
+        return file_uris(self._input()), list(self.__dict__.get("_lineage_outputs", ()))
 
 
 def task_manifest(
-    hook: InferenceShHook, run_id: str, status: RunStatus | None, *, output_path: str | None, app: str | None
+    hook: InferenceShHook,
+    run_id: str,
+    status: RunStatus | None,
+    *,
+    output_path: str | None,
+    app: str | None,
+    task: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The XCom manifest of a task: id, status, output (or the path it was written to), session, URL.
 
     Without a final ``status`` (``wait_for_completion=False``) the output is not read or written.
+    ``task``: the task already read (else it is read here).
     """
-    task = hook.get_task(run_id)
+    task = hook.get_task(run_id) if task is None else task
     manifest: dict[str, Any] = {
         "task_id": run_id,
         "status": (status.details.get("status_name") if status else None) or task.get("status"),

@@ -10,6 +10,7 @@ from airflow_provider_runs.core.states import ActionNeeded, RunState, RunStatus,
 from airflow_provider_runs.hooks.edges import EdgesHook
 from airflow_provider_runs.hooks.edges_groups import RunGroup, group_manifest
 from airflow_provider_runs.sensors.base import BaseRunSensor
+from airflow_provider_runs.validation import service_time
 from airflow_provider_runs.waiting.deadline import wait_deadline
 from airflow_provider_runs.waiting.errors import RunFailedError
 
@@ -110,8 +111,8 @@ class EdgesScheduleRunSensor(EdgesRunSensor):
             for run in self.hook.iter_runs(sort="-created_at", page_size=50):
                 if run.get("scheduled_run_uid") != self.schedule_uid:
                     continue
-                created = run.get("created_at")
-                if isinstance(created, str) and created >= started.isoformat()[:19]:
+                created = service_time(run, "created_at", service="Edges")
+                if created is not None and created >= started.replace(microsecond=0):
                     return str(run["uid"])
                 break
             if deadline is not None and time.time() > deadline:

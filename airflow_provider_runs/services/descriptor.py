@@ -11,16 +11,66 @@ import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, urlparse
 
 RUN_URL_FIELD: dict[str, Any] = {
     "label": "Run URL template",
     "schema": {"type": ["string", "null"]},
-    "description": "URL shown as the task's extra link, with {run_id}; default: the run's API URL.",
+    "description": "URL shown as the task's extra link, with {run_id}; default: the run's page in "
+    "the service's web app.",
 }
 """The extra-link URL override every connection type offers."""
 
+EMULATOR_APP_PATH = "/app"
+"""Where the emulator serves a service's web pages, below the service's API root: the stand-in
+for the web app's host (``https://app.edges.run/runs/{uid}`` is ``{api root}/app/runs/{uid}``)."""
+
 HIDDEN_FIELDS = ("schema", "port", "login", "extra")
 """Standard connection fields none of the services use."""
+
+
+def _seconds_field(label: str, what: str, default: float) -> dict[str, Any]:
+    """A timeout field of a connection form (seconds above 0; empty: ``default``)."""
+    return {
+        "label": label,
+        "schema": {"type": ["number", "null"], "exclusiveMinimum": 0},
+        "description": f"Seconds {what}. Empty: {default:g}.",
+    }
+
+
+TRANSPORT_FIELDS: dict[str, dict[str, Any]] = {
+    "proxy": {
+        "label": "Proxy",
+        "schema": {"type": ["string", "null"]},
+        "description": "URL of an HTTP proxy for this connection, http://[user:password@]host:port "
+        "(the password is masked in logs). It wins over HTTP_PROXY/HTTPS_PROXY/NO_PROXY; empty: "
+        "those environment variables of the worker and the triggerer decide.",
+    },
+    "verify": {
+        "label": "Verify TLS certificates",
+        "schema": {"type": ["boolean", "null"]},
+        "description": "false: do not check the service's certificate (testing only). Empty: true.",
+    },
+    "ca_bundle": {
+        "label": "CA bundle",
+        "schema": {"type": ["string", "null"]},
+        "description": "Path of a PEM file (or a directory of hashed certificates) of the CA "
+        "certificates to trust instead of the default ones, e.g. a TLS-inspecting proxy's; it must "
+        "exist on every worker and triggerer.",
+    },
+    "connect_timeout": _seconds_field("Connect timeout", "to open a connection", 10),
+    "read_timeout": _seconds_field("Read timeout", "to wait for the next bytes of an answer", 60),
+    "total_timeout": _seconds_field("Total timeout", "one request may take in all", 300),
+    "max_retries": {
+        "label": "Max retries",
+        "schema": {"type": ["integer", "null"], "minimum": 0},
+        "description": "Retries of a failed API call in a task (429, 5xx, timeouts; a write only "
+        "when it provably did not reach the service), with backoff. 0: none. Empty: 4. A "
+        "deferred task's status polls retry by their own rule.",
+    },
+}
+"""The connection-form fields of the HTTP transport every service offers (read by
+:mod:`airflow_provider_runs.hooks.connection_settings`)."""
 
 
 def requests_per_minute_field(default: float) -> dict[str, Any]:
@@ -110,17 +160,51 @@ class ServiceDescriptor:
         """The module of the service's hook."""
         return self.hook.partition(":")[0]
 
+    @property
+    def emulator_api_root(self) -> str | None:
+        """Where the emulated API lives below the emulator's root: the emulator prefix plus the
+        path of :attr:`default_base_url` (``/edges`` + ``/v1``); ``None``: not emulated."""
+        if self.emulator is None:
+            return None
+        return self.emulator.prefix + urlparse(self.default_base_url).path.rstrip("/")
+
+    def web_root(self, base_url: str) -> str:
+        """The root of the web app (where people look at runs) for a connection whose API base
+        URL is ``base_url``.
+
+        An emulator's API root (a path ending with :attr:`emulator_api_root`) has its stand-in
+        pages below :data:`EMULATOR_APP_PATH`; any other base URL (the public API, a proxy or
+        gateway in front of it) has the hosted web app, :attr:`console_url`. A self-hosted
+        deployment whose web app lives elsewhere sets the connection's ``run_url_template``.
+
+        :param base_url: the connection's API base URL.
+        """
+        root = self.emulator_api_root
+        if root and urlparse(base_url).path.rstrip("/").endswith(root):
+            return base_url.rstrip("/") + EMULATOR_APP_PATH
+        return self.console_url.rstrip("/")
+
+    def web_page(self, base_url: str, *segments: str) -> str:
+        """A page of the web app: :meth:`web_root` then ``segments``, each percent-encoded (an id
+        holding ``/``, ``?`` or ``#`` stays one segment).
+
+        :param base_url: the connection's API base URL.
+        :param segments: the page's path segments (``"runs", run_uid``).
+        """
+        return "/".join([self.web_root(base_url), *(quote(str(s), safe="") for s in segments)])
+
     def load_hook(self) -> type:
         """Import the service's hook class."""
         return load_object(self.hook)  # type: ignore[no-any-return]
 
     def all_conn_fields(self) -> dict[str, Any]:
         """Every extra field of the connection form: the service's, the run URL template, the
-        request budget."""
+        request budget, the transport's (:data:`TRANSPORT_FIELDS`)."""
         return {
             **{name: dict(spec) for name, spec in self.conn_fields.items()},
             "run_url_template": RUN_URL_FIELD,
             "requests_per_minute": requests_per_minute_field(self.requests_per_minute),
+            **{name: dict(spec) for name, spec in TRANSPORT_FIELDS.items()},
         }
 
     def connection_type(self) -> dict[str, Any]:

@@ -20,6 +20,7 @@ serialized form stay the trigger's.
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Iterable
 from typing import Any, TypeVar
@@ -105,6 +106,14 @@ class RunStatusTrigger(BaseTrigger):
     :param run_url: the run's URL, quoted in event messages.
     :param hook_class: the hook's dotted path, as triggers serialized by earlier versions name the
         service (read in place of ``service``; a trigger built with it serializes it again).
+    :param wait_started: UNIX time the task began waiting (default: when this trigger is built),
+        kept across triggerer restarts so that the task's summary says how long the wait took.
+
+    Each change of the run (never each poll) is one line of the class's logger (one logger for
+    every trigger of the process: a logger bound per wait would cost every wait long-lived
+    objects). In Airflow 3 the triggerer tags every line logged while a trigger runs with its id
+    and files it beside that task's log, where the task log shows it; the triggerer's own output
+    does not get it.
     """
 
     def __init__(
@@ -121,6 +130,7 @@ class RunStatusTrigger(BaseTrigger):
         hook_params: dict[str, Any] | None = None,
         run_url: str | None = None,
         hook_class: str | None = None,
+        wait_started: float | None = None,
     ) -> None:
         super().__init__()
         self.service = service
@@ -135,6 +145,7 @@ class RunStatusTrigger(BaseTrigger):
         self.stop_on_states = [c.value for c in self.stop_conditions]
         self.hook_params = dict(hook_params or {})
         self.run_url = run_url
+        self.wait_started = float(wait_started) if wait_started is not None else time.time()
         self._hook: RunsHook | None = None
         self._hook_cls: type[RunsHook] | None = None
         self._batched = False
@@ -155,6 +166,7 @@ class RunStatusTrigger(BaseTrigger):
                 "stop_on_states": list(self.stop_on_states),
                 "hook_params": dict(self.hook_params),
                 "run_url": self.run_url,
+                "wait_started": self.wait_started,
             },
         )
 
@@ -196,7 +208,8 @@ class RunStatusTrigger(BaseTrigger):
                 max_consecutive_failures=self.max_consecutive_failures,
                 stop_on_states=self.stop_conditions,
                 run_url=self.run_url,
-                log=self.log,
+                log=self.logger(),  # one logger for every trigger: none bound per wait
+                started=self.wait_started,
             )
             delay = window = 0.0  # with a shared poller, the wait before the next poll is its job
             while True:

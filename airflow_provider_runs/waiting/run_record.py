@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from airflow_provider_runs.validation import parse_timestamp
+
 RECORD_KEY = "airflow_provider_runs.run"
 
 
@@ -32,8 +34,12 @@ class RunRecord:
 
     @classmethod
     def from_value(cls, value: Any) -> RunRecord | None:
-        """Parse a stored value; anything unreadable counts as no record."""
+        """Parse a stored value; anything unreadable (its time too) counts as no record."""
         if not isinstance(value, dict) or not isinstance(value.get("submitted_at"), str):
+            return None
+        try:
+            parse_timestamp(value["submitted_at"])
+        except ValueError:
             return None
         run_id = value.get("run_id")
         return cls(
@@ -46,7 +52,7 @@ class RunRecord:
     @property
     def submitted_datetime(self) -> datetime:
         """``submitted_at`` as an aware datetime."""
-        return datetime.fromisoformat(self.submitted_at)
+        return parse_timestamp(self.submitted_at)
 
 
 def utcnow_iso() -> str:

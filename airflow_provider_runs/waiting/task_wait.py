@@ -19,6 +19,7 @@ from airflow_provider_runs.hooks.base import RunsHook
 from airflow_provider_runs.links import RUN_ID_XCOM_KEY, RUN_URL_XCOM_KEY
 from airflow_provider_runs.waiting.deadline import wait_deadline
 from airflow_provider_runs.waiting.errors import RunFailedError, RunFailedNoRetryError
+from airflow_provider_runs.waiting.progress import counts_of, log_tail, summary
 from airflow_provider_runs.waiting.waiter import EVENT_STATUS, EVENT_TIMEOUT, RunWaiter
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ NEEDS_ACTION_AS = {
     ActionNeeded.OTHER: "is waiting for an action",
 }
 """How a failure message says why a ``NEEDS_ACTION`` run stopped the wait, by :class:`ActionNeeded`."""
+RUN_LOG_SECONDS = 15.0
+"""The longest a failed run's own log is read for (then the task fails without quoting it)."""
 
 
 class RunWaitMixin:
@@ -99,8 +102,46 @@ class RunWaitMixin:
         raise self.failure(run_id, status)
 
     def finish(self, context: Any, run_id: str, status: RunStatus) -> Any:
-        """:meth:`handle_status` of a final status, as the task's XCom result (secret-free)."""
-        return self.secret_free(self.handle_status(context, run_id, status))
+        """:meth:`handle_status` of a final status, as the task's XCom result (secret-free).
+
+        A run that ended gets one summary line in the task log (final state, how long the wait
+        took, the result's counts), and a failed one the end of its own log where the service
+        keeps one (:meth:`~airflow_provider_runs.hooks.base.RunsHook.run_log`)."""
+        if not status.state.is_terminal:  # a pause the task acts on: the wait may go on
+            return self.secret_free(self.handle_status(context, run_id, status))
+        try:
+            manifest = self.handle_status(context, run_id, status)
+        except BaseException:
+            self.summarize(run_id, status, None)
+            raise
+        self.summarize(run_id, status, manifest)
+        return self.secret_free(manifest)
+
+    def summarize(self, run_id: str, status: RunStatus, manifest: Any) -> None:
+        """Log the summary of a wait that ended with ``status`` (``manifest``: the task's result,
+        ``None`` when it failed), then the end of a failed run's own log."""
+        text = summary(run_id, status, self._waited(), counts_of(manifest, status))
+        self.task_log.info("%s", self.secret_free(text) if status.message else text)
+        if status.state is RunState.FAILED:
+            self.quote_run_log(run_id)
+
+    def quote_run_log(self, run_id: str) -> None:
+        """Put the end of a failed run's own log in the task log (bounded, redacted). Reading it
+        never changes how the task fails: a log that cannot be read is only mentioned."""
+        try:
+            text = call_with_deadline(time.time() + RUN_LOG_SECONDS, self.hook.run_log, run_id)
+        except Exception as exc:
+            reason = self.hook.redactor(f"{type(exc).__name__}: {exc}")
+            self.task_log.info("The log of run %s could not be read (%s).", run_id, reason[:300])
+            return
+        tail = log_tail(text or "", self.hook.redactor)
+        if tail:
+            self.task_log.info("The end of run %s's log:\n%s", run_id, tail)
+
+    def _waited(self) -> float | None:
+        """Seconds since the wait began (the final event's ``waited_since``), when known."""
+        since = self.__dict__.get("_waited_since")
+        return None if since is None else time.time() - since
 
     # -- shared machinery ------------------------------------------------------------------
     def secret_free(self, value: Any) -> Any:
@@ -151,6 +192,8 @@ class RunWaitMixin:
             raise RunFailedError(f"Waiting ended without a usable event: {event!r}")
         run_id = str(event["run_id"])
         self._run_id = run_id
+        since = event.get("waited_since")
+        self.__dict__["_waited_since"] = float(since) if isinstance(since, int | float) else None
         kind = event.get("event")
         if kind == EVENT_TIMEOUT:
             raise RunFailedError(self._with_url(str(event.get("message")), run_id, event))
@@ -192,6 +235,7 @@ class RunWaitMixin:
             stop_on_states=[c.value for c in self.stop_conditions()],
             hook_params=self.hook_params(),
             run_url=self.run_url(run_id),
+            wait_started=time.time(),
         )
 
     def poll_until_done(self, run_id: str, deadline: float | None) -> dict[str, Any]:

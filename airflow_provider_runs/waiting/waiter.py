@@ -17,8 +17,9 @@ from typing import Any
 
 from airflow_provider_runs.core.errors import RateLimitedError, RunsApiError, retry_cannot_fix
 from airflow_provider_runs.core.retry import RetryPolicy
-from airflow_provider_runs.core.states import RunState, RunStatus, StopCondition, ends_wait, stop_condition
+from airflow_provider_runs.core.states import RunStatus, StopCondition, ends_wait, stop_condition
 from airflow_provider_runs.core.timers import sane_seconds
+from airflow_provider_runs.waiting.progress import ChangeLog
 
 EVENT_STATUS = "status"
 """The run reached a terminal state (or one of ``stop_on_states``)."""
@@ -43,8 +44,9 @@ class Step:
     sleep: float = 0.0
 
 
-class RunWaiter:
-    """Decide, poll after poll, whether a run's wait is over.
+class RunWaiter(ChangeLog):
+    """Decide, poll after poll, whether a run's wait is over, and log each change of the run
+    (:class:`~.progress.ChangeLog`: one line per change, never one per poll).
 
     :param run_id: the remote run's id.
     :param poll_interval: seconds between polls.
@@ -58,7 +60,10 @@ class RunWaiter:
         that also end the wait: a non-terminal ``RunState``, or an ``ActionNeeded`` reason of a
         ``NEEDS_ACTION`` run (their names are read too).
     :param run_url: the run's URL, carried in events.
-    :param log: where warnings go (a ``logging`` or Airflow task logger).
+    :param log: where warnings and the run's changes go (a ``logging`` or Airflow task logger):
+        one line per change of the run (:class:`~.progress.ChangeLog`), never one per poll.
+    :param started: UNIX time the wait began (default: now), carried in events as
+        ``waited_since`` so the task's summary can say how long it waited.
     """
 
     def __init__(
@@ -71,20 +76,19 @@ class RunWaiter:
         stop_on_states: Iterable[StopCondition | str] = (),
         run_url: str | None = None,
         log: Any = None,
+        started: float | None = None,
     ) -> None:
-        self.run_id = run_id
+        super().__init__(run_id, log or logging.getLogger(__name__))
         self.poll_interval = max(float(poll_interval), MIN_SLEEP)
         self.deadline = deadline
         self.max_consecutive_failures = max(1, int(max_consecutive_failures))
         self.stop_on = frozenset(stop_condition(s) for s in stop_on_states)
-        self._postponed_until: str | None = None
         self.run_url = run_url
-        self.log = log or logging.getLogger(__name__)
+        self.started = time.time() if started is None else float(started)
         self.failures = 0
         self.rate_limited = 0
         """Rate-limit answers in a row (never ends the wait)."""
         self.last: RunStatus | None = None
-        self._warned_unknown = False
         self._backoff = RetryPolicy(
             initial_backoff=self.poll_interval,
             max_backoff=max(60.0, self.poll_interval),
@@ -100,6 +104,7 @@ class RunWaiter:
             "status": self.last.to_dict() if self.last else None,
             "message": message,
             "run_url": self.run_url,
+            "waited_since": self.started,
         }
         if retryable is not None:
             payload["retryable"] = retryable
@@ -117,24 +122,15 @@ class RunWaiter:
         return None
 
     def on_status(self, status: RunStatus) -> Step:
-        """Report a successful poll."""
+        """Report a successful poll (a change of the run is logged: :meth:`observe`)."""
         self.failures = 0
         self.rate_limited = 0
         self.last = status
         if ends_wait(status, self.stop_on):
+            # A run that ended is told by the task's summary; a pause that ends the wait is news.
+            self.observe(status, quiet=status.state.is_terminal)
             return Step(event=self.event(EVENT_STATUS, f"Run {self.run_id} is {status.state.value}"))
-        postponed = status.details.get("postponed_until")
-        if postponed and postponed != self._postponed_until:
-            self.log.info("Run %s is parked by the service until %s; still waiting.", self.run_id, postponed)
-        self._postponed_until = postponed
-        if status.state is RunState.UNKNOWN and not self._warned_unknown:
-            self._warned_unknown = True
-            self.log.warning(
-                "Run %s has a status this provider does not know (%r); still waiting until it ends "
-                "or the deadline passes.",
-                self.run_id,
-                status.raw_status,
-            )
+        self.observe(status)
         return Step(sleep=self._clip(self.poll_interval))
 
     def on_error(self, exc: BaseException) -> Step:

@@ -23,7 +23,7 @@ def arm_create_fault(context):
 
 
 @pytest.fixture
-def claims_dag(airflow_db, runs_emulator_env):
+def claims_dag(runs_airflow_db, runs_emulator_env):
     from airflow.sdk import DAG
 
     from airflow_provider_runs.operators.inference_sh import InferenceShTaskOperator

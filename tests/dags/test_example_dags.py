@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
 
 import pytest
 from dag_runs import task_states, xcom_result
 
-
-@pytest.fixture
-def run_dag(example_dagbag, runs_emulator_env):
-    def run(dag_id: str):
-        dag_run = example_dagbag.dags[dag_id].test()
-        return dag_run
-
-    return run
+EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
 
 
 def test_session_dag(run_dag):
@@ -33,7 +28,7 @@ def test_session_dag(run_dag):
     assert xcom_result(dag_run, "open_session", key="run_url").endswith(first["task_id"])
 
 
-def test_batch_dag(run_dag, runs_emulator_env):
+def test_batch_dag(run_dag, runs_emulator_env, capfd):
     dag_run = run_dag("example_inference_sh_batch")
     states = task_states(dag_run)
     assert states["summarize"] == "success", states
@@ -41,6 +36,7 @@ def test_batch_dag(run_dag, runs_emulator_env):
     summary = xcom_result(dag_run, "summarize")
     assert summary == {"count": 5, "texts": [f"document {i}" for i in range(1, 6)]}
     assert runs_emulator_env.control.counters()["inference_sh"]["tasks_created"] == 5
+    assert_no_error_lines(capfd)  # reading the mapped results probes no XCom past the last
 
 
 def test_inferable_daily_report(run_dag):
@@ -48,7 +44,9 @@ def test_inferable_daily_report(run_dag):
     assert task_states(dag_run) == {"count_tickets": "success", "publish": "success"}
     report = xcom_result(dag_run, "count_tickets")["result"]
     assert set(report) == {"open_tickets", "oldest_ticket_id", "summary"}
-    assert xcom_result(dag_run, "publish").startswith(f"{report['open_tickets']} open tickets")
+    line = xcom_result(dag_run, "publish")
+    assert line.startswith(f"{report['open_tickets']} open tickets")
+    assert not re.search(r"\*\*\*|xxx", line), f"reads as redacted: {line}"
 
 
 @pytest.mark.parametrize(("choice", "approved"), [("Approve", True), ("Deny", False)])
@@ -89,7 +87,28 @@ def test_edges_nightly_enrichment(run_dag, runs_emulator_env, edges_example_dir)
     assert len(Path(manifest["output_path"]).read_text().splitlines()) == manifest["results"]
 
 
-def test_edges_live_and_schedule(run_dag, runs_emulator_env):
+def test_edges_live_and_schedule(run_dag, runs_emulator_env, capfd):
     dag_run = run_dag("example_edges_live_and_schedule")
     assert task_states(dag_run) == {"lookup_one_profile": "success", "weekly_schedule": "success"}
-    assert xcom_result(dag_run, "weekly_schedule")["schedule_uid"]
+    schedule_uid = xcom_result(dag_run, "weekly_schedule")["schedule_uid"]
+    assert xcom_result(dag_run, "weekly_schedule", key="_link_RunLink").endswith(f"/schedules/{schedule_uid}")
+    assert xcom_result(dag_run, "lookup_one_profile", key="_link_RunLink") == ""  # a live call: no run page
+    assert_no_error_lines(capfd)
+
+
+def assert_no_error_lines(capfd):
+    """Nothing the run printed is an error-level log line (``[error`` from Airflow's structlog)."""
+    out, err = capfd.readouterr()
+    errors = [line for line in (out + err).splitlines() if re.search(r"\[error|\bERROR\b", line)]
+    assert not errors, errors
+
+
+def test_examples_import_what_airflow_3_users_write():
+    """``from airflow.sdk import DAG, task``: no ``airflow.models`` or compatibility paths."""
+    for path in sorted(EXAMPLE_DAGS.glob("*.py")):
+        modules = {
+            node.module
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("airflow.")
+        }
+        assert modules == {"airflow.sdk"}, (path.name, modules)

@@ -29,7 +29,7 @@ def all_xcoms(dag_run) -> dict[tuple[str, str], str]:
         }
 
 
-def test_key_is_masked_everywhere(example_dagbag, runs_emulator_env, capfd):
+def test_key_is_masked_everywhere(runs_airflow_db, runs_emulator_env, capfd):
     from airflow.models.renderedtifields import RenderedTaskInstanceFields
     from airflow.providers.common.compat.sdk import DAG
     from airflow.utils.session import create_session

@@ -175,7 +175,7 @@ def test_group_cost_and_url(monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_EDGES_DEFAULT", json.dumps(conn))
     hook = EdgesHook()
     assert hook.batch_cost("a,b,c") == 3 and hook.batch_cost("a") == 1
-    assert hook.run_url("a,b,c") == hook.run_url("a") == "https://edges.example/v1/runs/a"
+    assert hook.run_url("a,b,c") == hook.run_url("a") == "https://app.edges.run/runs/a"
 
 
 def test_group_needing_action_keeps_the_reason():
@@ -240,6 +240,4 @@ async def test_acancel_run_reads_the_connection_without_blocking(monkeypatch):
     monkeypatch.setattr(hook, "asettings", asettings)
     monkeypatch.setattr(hook.log, "warning", lambda message, *args: warnings.append(message % args))
     assert await hook.acancel_run("a,b") is None
-    assert warnings == [
-        "Edges has no run-cancel endpoint; run a,b keeps going: https://edges.example/v1/runs/a"
-    ]
+    assert warnings == ["Edges has no run-cancel endpoint; run a,b keeps going: https://app.edges.run/runs/a"]

@@ -445,5 +445,5 @@ def test_too_many_inputs_fails_without_retry():
 
 def test_run_urls_encode_the_id():
     hook = InferenceShHook()
-    assert hook.default_run_url("https://api", "a?b") == "https://api/tasks/a%3Fb"
-    assert EdgesHook().default_run_url("https://api", "a#b") == "https://api/runs/a%23b"
+    assert hook.default_run_url("https://api", "a?b") == "https://app.inference.sh/tasks/a%3Fb"
+    assert EdgesHook().default_run_url("https://api", "a#b") == "https://app.edges.run/runs/a%23b"

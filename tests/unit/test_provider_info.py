@@ -9,10 +9,12 @@ import pytest
 
 from airflow_provider_runs.get_provider_info import get_provider_info
 
+COMMON = {"run_url_template", "requests_per_minute", "proxy", "verify", "ca_bundle", "max_retries"}
+COMMON |= {"connect_timeout", "read_timeout", "total_timeout"}
 CONNECTION_FIELDS = {
-    "inference_sh": {"status_numbering", "run_url_template", "requests_per_minute"},
-    "inferable": {"cluster_id", "run_url_template", "requests_per_minute"},
-    "edges": {"identity_mode", "identity_ids", "callback_url", "run_url_template", "requests_per_minute"},
+    "inference_sh": {"status_numbering", *COMMON},
+    "inferable": {"cluster_id", *COMMON},
+    "edges": {"identity_mode", "identity_ids", "callback_url", *COMMON},
 }
 
 

@@ -8,6 +8,7 @@ import asyncio
 import json
 import math
 import socket
+import ssl
 import time
 from http.client import RemoteDisconnected
 
@@ -229,6 +230,11 @@ def _chained(outer: BaseException, cause: BaseException) -> BaseException:
         ConnectionRefusedError(111, "Connection refused"),
         _chained(RuntimeError("lookup failed"), socket.gaierror(-2, "Name or service not known")),
         aiohttp.ConnectionTimeoutError("Connection timeout to host"),
+        requests.exceptions.SSLError(
+            urllib3.exceptions.MaxRetryError(
+                None, "/x", urllib3.exceptions.SSLError(ssl.SSLCertVerificationError(1, "verify failed"))
+            )
+        ),
     ],
     ids=[
         "refused",
@@ -238,6 +244,7 @@ def _chained(outer: BaseException, cause: BaseException) -> BaseException:
         "bare-refused",
         "gaierror",
         "aiohttp",
+        "certificate-refused",
     ],
 )
 def test_failures_before_the_request_left_are_not_sent(exc):

@@ -24,11 +24,19 @@
   through a :class:`~airflow_provider_runs.core.redaction.Redactor` so that the API key never appears.
 
 Modules: ``request`` (the request model), ``deadline``, ``config`` (connection settings, per-attempt
-rules and errors), ``failures``, ``retrying``, ``sync`` (requests), ``aio`` (aiohttp) and ``session``
-(the aiohttp session shared per event loop).
+rules and errors), ``network`` (the proxy and the TLS trust, alike in both drivers), ``failures``,
+``retrying``, ``sync`` (requests), ``aio`` (aiohttp) and ``session`` (the aiohttp session shared
+per event loop).
+
+The HTTP libraries load when first used, not when a DAG file imports an operator: the names of
+:data:`LAZY` (the transports, the shared session, :func:`reached_service`) are imported from their
+modules on first access, and those modules import aiohttp, requests, urllib3 and tenacity at their
+top, once per process (nothing is imported per request).
 """
 
-from airflow_provider_runs.core.http.aio import AsyncTransport
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from airflow_provider_runs.core.http.config import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -39,7 +47,6 @@ from airflow_provider_runs.core.http.config import (
     TransportConfig,
 )
 from airflow_provider_runs.core.http.deadline import call_with_deadline, request_deadline
-from airflow_provider_runs.core.http.failures import reached_service
 from airflow_provider_runs.core.http.request import (
     ApiRequest,
     ApiResponse,
@@ -49,8 +56,21 @@ from airflow_provider_runs.core.http.request import (
     default_error_parser,
     encode_params,
 )
-from airflow_provider_runs.core.http.session import MAX_CONNECTIONS, shared_session
-from airflow_provider_runs.core.http.sync import SyncTransport
+
+if TYPE_CHECKING:
+    from airflow_provider_runs.core.http.aio import AsyncTransport
+    from airflow_provider_runs.core.http.failures import reached_service
+    from airflow_provider_runs.core.http.session import MAX_CONNECTIONS, shared_session
+    from airflow_provider_runs.core.http.sync import SyncTransport
+
+LAZY = {
+    "AsyncTransport": "aio",
+    "MAX_CONNECTIONS": "session",
+    "SyncTransport": "sync",
+    "reached_service": "failures",
+    "shared_session": "session",
+}
+"""The names whose modules import an HTTP library: ``{name: module}``, imported on first access."""
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
@@ -75,3 +95,13 @@ __all__ = [
     "request_deadline",
     "shared_session",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a name of :data:`LAZY` from its module on first access (then it is a global here)."""
+    module = LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

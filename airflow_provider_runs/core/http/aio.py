@@ -86,6 +86,8 @@ class AsyncTransport:
                 # the total deadline; no timer of ours when the caller cancels at it already
                 timeout=self.timeout(req.read_timeout, None if enforced else budget),
                 allow_redirects=False,
+                proxy=cfg.proxy_url,  # per request: the session is shared by every connection
+                ssl=cfg.ssl,
             ) as resp:
                 status, headers = resp.status, resp.headers
                 cfg.check_head(req, status, headers)

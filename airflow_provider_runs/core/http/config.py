@@ -23,6 +23,14 @@ from airflow_provider_runs.core.errors import (
     error_class_for_status,
 )
 from airflow_provider_runs.core.http.deadline import current_deadline, deadline_remaining
+from airflow_provider_runs.core.http.network import (
+    aiohttp_ssl,
+    check_proxy,
+    environment_proxy,
+    proxy_secrets,
+    requests_verify,
+    safe_proxy,
+)
 from airflow_provider_runs.core.http.request import ApiRequest, ApiResponse, ErrorParser, default_error_parser
 from airflow_provider_runs.core.limiter import BudgetWaitError, RequestLimiter, WaitTooLong
 from airflow_provider_runs.core.redaction import Redactor
@@ -62,6 +70,11 @@ class TransportConfig:
         Also the longest pause the limiter takes from a header.
     :param limiter: the connection's request budget in this process (``None``: none); every
         attempt takes a token from it first and reports its response to it.
+    :param proxy: the connection's HTTP proxy URL (``None``: the environment's, see
+        :mod:`~airflow_provider_runs.core.http.network`); the one in force is :attr:`proxy_url`.
+    :param verify: whether TLS certificates are checked.
+    :param ca_bundle: a PEM file (or directory) of the CA certificates to trust instead of the
+        default ones (``None``: the default trust).
     """
 
     service: str
@@ -76,15 +89,30 @@ class TransportConfig:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_retry_after: float = DEFAULT_MAX_RETRY_AFTER
     limiter: RequestLimiter | None = None
+    proxy: str | None = None
+    verify: bool = True
+    ca_bundle: str | None = None
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
-        self.redact = Redactor(self.secrets)
+        self.proxy = check_proxy(self.proxy)
+        self.proxy_url = self.proxy or environment_proxy(self.base_url)
+        """The proxy every request goes through (``None``: straight to the service)."""
+        self.proxy_secrets = proxy_secrets(self.proxy_url)
+        """The proxy's password (as written and decoded): redacted like the API key."""
+        self.redact = Redactor((*self.secrets, *self.proxy_secrets))
+        self.requests_proxies = {"http": self.proxy_url, "https": self.proxy_url} if self.proxy_url else None
+        """requests' ``proxies=`` (``None``: requests finds none in the environment either)."""
+        self.requests_verify = requests_verify(self.verify, self.ca_bundle)
+        """requests' ``verify=``."""
+        self.ssl = aiohttp_ssl(self.verify, self.ca_bundle)
+        """aiohttp's ``ssl=`` (a cached context per CA bundle)."""
         self._plain_headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **self.auth_headers}
         self._origin = _origin(self.base_url)
 
-    def __repr__(self) -> str:  # never show headers
-        return f"TransportConfig(service={self.service!r}, base_url={self.base_url!r})"
+    def __repr__(self) -> str:  # never show headers nor the proxy's credentials
+        proxy = f", proxy={safe_proxy(self.proxy_url)!r}" if self.proxy_url else ""
+        return f"TransportConfig(service={self.service!r}, base_url={self.base_url!r}{proxy})"
 
     # -- before sending ---------------------------------------------------------------------
     def url(self, path: str) -> str:

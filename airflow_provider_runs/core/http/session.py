@@ -1,8 +1,10 @@
 """The ``aiohttp.ClientSession`` shared by every async transport of an event loop.
 
-All triggers of a triggerer share it: authentication goes in per-request headers, and no cookie
-is ever kept, so triggers of different connections can share it. It is closed when the loop
-shuts down its async generators (``asyncio.run`` and ``asyncio.Runner`` do).
+All triggers of a triggerer share it: authentication goes in per-request headers, the proxy and
+the TLS trust are per-request arguments (:mod:`~airflow_provider_runs.core.http.network`; no
+``trust_env``), and no cookie is ever kept, so triggers of different connections can share it.
+It is closed when the loop shuts down its async generators (``asyncio.run`` and
+``asyncio.Runner`` do).
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ async def shared_session() -> aiohttp.ClientSession:
         session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS, ttl_dns_cache=300),
             cookie_jar=aiohttp.DummyCookieJar(),  # shared by every connection: no cookie crosses keys
+            trust_env=False,  # proxies are resolved once per connection (network.py), not per request
         )
         _SESSIONS[loop] = session
         guard = _close_on_shutdown(session)

@@ -72,6 +72,8 @@ class SyncTransport:
                 timeout=(min(cfg.connect_timeout, budget), read_t),
                 allow_redirects=False,
                 stream=True,
+                proxies=cfg.requests_proxies,  # per request: a session's proxies lose to the environment's
+                verify=cfg.requests_verify,  # per request too: a session's lose to REQUESTS_CA_BUNDLE
             )
         except requests.exceptions.RequestException as exc:
             raise cfg.network_error(method, path, exc, sent=reached_service(exc)) from None

@@ -22,7 +22,6 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
-from urllib.parse import urlparse
 
 from airflow_provider_runs.services import ServiceDescriptor, known_services
 from airflow_provider_runs.services.descriptor import load_object
@@ -162,7 +161,8 @@ class EmulatedService:
     def api_root(self) -> str:
         """Where the API lives below the emulator's root: the prefix plus the path of the
         public base URL (``/edges`` + ``/v1``); a connection's host is the base URL plus this."""
-        return self.prefix + urlparse(self.descriptor.default_base_url).path.rstrip("/")
+        assert self.descriptor.emulator_api_root is not None
+        return self.descriptor.emulator_api_root
 
     def owns(self, path: str) -> bool:
         """Whether a request path belongs to the service."""

@@ -10,6 +10,7 @@ from airflow_provider_runs.testing.emulator.edges_api.actions_routes import add_
 from airflow_provider_runs.testing.emulator.edges_api.callbacks import add_callback_routes
 from airflow_provider_runs.testing.emulator.edges_api.emulator import EdgesEmulator
 from airflow_provider_runs.testing.emulator.edges_api.errors import EdgesError
+from airflow_provider_runs.testing.emulator.edges_api.pages import add_pages
 from airflow_provider_runs.testing.emulator.edges_api.runs import add_run_routes
 from airflow_provider_runs.testing.emulator.edges_api.scheduler import WORKSPACE
 from airflow_provider_runs.testing.emulator.edges_api.schedules import add_schedule_routes
@@ -58,6 +59,7 @@ def build_router(state: EmulatorState, service: EmulatedService) -> tuple[APIRou
     add_callback_routes(api, emu)  # before /runs/{uid}: /runs/callbacks is no run
     add_run_routes(api, emu)
     add_schedule_routes(api, emu)
+    add_pages(api, emu)
 
     @api.route("/identities", "GET")
     async def identities(request: Request) -> Response:

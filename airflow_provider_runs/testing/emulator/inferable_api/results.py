@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
-def example_for(schema: Any, root: Any = None, depth: int = 0) -> Any:
-    """A small instance valid against ``schema`` (object/array/scalars, enum, $defs/$ref, anyOf)."""
+def example_string(schema: dict[str, Any], name: str | None) -> str:
+    """A string that reads as sample data, never as a redaction: ``example <name in words>``
+    (``oldestTicketId``, ``oldest_ticket_id``: ``example oldest ticket id``), fitted to the
+    schema's ``minLength``/``maxLength``."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|[\W_]+", " ", name or "text").strip().lower() or "text"
+    text = f"example {words}"
+    low, high = int(schema.get("minLength", 1)), schema.get("maxLength")
+    while len(text) < low:
+        text += f" {words}"
+    return text[: int(high)] if high is not None else text
+
+
+def example_for(schema: Any, root: Any = None, depth: int = 0, name: str | None = None) -> Any:
+    """A small instance valid against ``schema`` (object/array/scalars, enum, $defs/$ref, anyOf);
+    ``name``: the property it is for (strings read as ``example <name>``)."""
     root = root if root is not None else schema
     if not isinstance(schema, dict) or depth > 8:
         return None
@@ -14,7 +28,7 @@ def example_for(schema: Any, root: Any = None, depth: int = 0) -> Any:
         target: Any = root
         for part in str(schema["$ref"]).lstrip("#/").split("/"):
             target = target.get(part, {}) if isinstance(target, dict) else {}
-        return example_for(target, root, depth + 1)
+        return example_for(target, root, depth + 1, name)
     if "const" in schema:
         return schema["const"]
     if schema.get("enum"):
@@ -22,17 +36,18 @@ def example_for(schema: Any, root: Any = None, depth: int = 0) -> Any:
     for key in ("anyOf", "oneOf", "allOf"):
         if schema.get(key):
             options = [o for o in schema[key] if not (isinstance(o, dict) and o.get("type") == "null")]
-            return example_for((options or schema[key])[0], root, depth + 1)
+            return example_for((options or schema[key])[0], root, depth + 1, name)
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "null")
     if kind == "object" or (kind is None and "properties" in schema):
         return {
-            name: example_for(sub, root, depth + 1) for name, sub in (schema.get("properties") or {}).items()
+            key: example_for(sub, root, depth + 1, key)
+            for key, sub in (schema.get("properties") or {}).items()
         }
     if kind == "array":
         count = max(1, int(schema.get("minItems", 1)))
-        return [example_for(schema.get("items") or {}, root, depth + 1) for _ in range(count)]
+        return [example_for(schema.get("items") or {}, root, depth + 1, name) for _ in range(count)]
     if kind == "integer":
         return (
             max(int(schema.get("minimum", 0)), 7)
@@ -46,7 +61,7 @@ def example_for(schema: Any, root: Any = None, depth: int = 0) -> Any:
     if kind == "null":
         return None
     if kind == "string":
-        return "x" * max(1, int(schema.get("minLength", 6)))
+        return example_string(schema, name)
     return None
 
 

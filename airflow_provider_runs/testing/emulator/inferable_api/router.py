@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse, Response
 
 from airflow_provider_runs.testing.emulator.inferable_api.emulator import InferableEmulator
 from airflow_provider_runs.testing.emulator.inferable_api.jobs import add_job_routes
+from airflow_provider_runs.testing.emulator.inferable_api.pages import add_pages
 from airflow_provider_runs.testing.emulator.inferable_api.runs import add_run_routes
 from airflow_provider_runs.testing.emulator.ratelimit import Verdict
 from airflow_provider_runs.testing.emulator.routing import Endpoints
@@ -29,6 +30,7 @@ def build_router(state: EmulatorState, service: EmulatedService) -> tuple[APIRou
     api = Endpoints(router, guard)
     add_run_routes(api, emu)
     add_job_routes(api, emu)
+    add_pages(api, emu)
 
     @api.route("/contract", "GET", guarded=False)
     async def contract(request: Request) -> Response:

@@ -4,8 +4,11 @@ Scenario control per task: a reserved ``_emulator`` key in the task input, strip
 the app's schema is checked and never echoed in ``output``::
 
     {"_emulator": {"outcome": "completed|failed|cancelled|rejected|stuck", "duration": 2.0,
-                   "error": "text", "output": {...},
+                   "error": "text", "output": {...}, "log_lines": ["app output", ...],
                    "status_sequence": [[42, 1.0], ["running", 2.0]]}}
+
+A finished task's run log (``logs``, ``GET /tasks/{id}/logs``) holds the ``log_lines``, then
+the app and its final status, then the error of a failed task.
 
 ``status_sequence`` replays raw statuses (an int is sent as is, whatever the numbering) for
 the given seconds each, then the outcome applies (``stuck`` stays on the last status).
@@ -140,7 +143,7 @@ class InferenceShEmulator(ServiceEmulator):
                 }
                 for i, (at, s) in enumerate(task.events(now))
             ],
-            "logs": [{"id": "log_1", "log_type": 1, "content": f"{task.app.ref} {status}"}] if done else [],
+            "logs": [{"id": "log_1", "log_type": 1, "content": run_log(task, status, error)}] if done else [],
             "user_id": "user_emulator",
             "team_id": "team_emulator",
         }
@@ -244,6 +247,7 @@ class InferenceShEmulator(ServiceEmulator):
             },
             session_id=session.id if session else None,
             webhook=webhook,
+            log_lines=[str(line) for line in scenario.get("log_lines") or ()],
         )
         if session is not None:
             session.call_count += 1
@@ -371,3 +375,9 @@ class InferenceShEmulator(ServiceEmulator):
         if task is None or task.deleted:
             raise ApiError(404, "not_found", "task not found")
         return task
+
+
+def run_log(task: Task, status: str, error: str) -> str:
+    """A finished task's run log: the app's own lines, its final status, the error if any."""
+    lines = [*task.log_lines, f"{task.app.ref} {status}"]
+    return "\n".join([*lines, f"error: {error}"] if error else lines)

@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from airflow_provider_runs.testing.emulator.inference_sh.emulator import InferenceShEmulator
 from airflow_provider_runs.testing.emulator.inference_sh.errors import ApiError, fail
 from airflow_provider_runs.testing.emulator.inference_sh.files import add_file_routes
+from airflow_provider_runs.testing.emulator.inference_sh.pages import add_pages
 from airflow_provider_runs.testing.emulator.inference_sh.sessions import add_session_routes
 from airflow_provider_runs.testing.emulator.inference_sh.tasks import add_task_routes
 from airflow_provider_runs.testing.emulator.ratelimit import Verdict
@@ -50,5 +51,6 @@ def build_router(state: EmulatorState, service: EmulatedService) -> tuple[APIRou
     add_task_routes(api, emu)
     add_file_routes(api, emu)
     add_session_routes(api, emu)
+    add_pages(api, emu)
     api.listing("/openapi.json", "inference.sh (emulator)")
     return router, emu

@@ -76,6 +76,8 @@ class Task:
     webhook: str | None = None
     webhook_done: bool = False
     deleted: bool = False
+    log_lines: list[str] = field(default_factory=list)
+    """The app's own output lines (scenario ``log_lines``), at the start of its run log."""
 
     def timeline(self) -> list[tuple[float, Any]]:
         """``[(from_time, status)]`` of the task's scripted life (before any cancel)."""
