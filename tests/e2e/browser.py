@@ -93,3 +93,19 @@ def extra_link_href(page: Page, name: str, timeout_ms: float = TIMEOUT_MS) -> st
     link = page.get_by_role("link", name=name, exact=True).first
     expect(link).to_be_visible(timeout=timeout_ms)
     return str(link.get_attribute("href"))
+
+
+def open_extra_link(page: Page, name: str, timeout_ms: float = TIMEOUT_MS) -> Page:
+    """Click the extra link called ``name`` as a user would; the page it opened (a new tab when the
+    link targets one), loaded."""
+    link = page.get_by_role("link", name=name, exact=True).first
+    expect(link).to_be_visible(timeout=timeout_ms)
+    if link.get_attribute("target") == "_blank":
+        with page.context.expect_page(timeout=timeout_ms) as opened:
+            link.click()
+        target = opened.value
+    else:
+        link.click()
+        target = page
+    target.wait_for_load_state(timeout=timeout_ms)
+    return target

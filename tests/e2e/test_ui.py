@@ -76,6 +76,17 @@ def test_finished_task_shows_the_run_link(stack, page, output_dir, example_runs,
     browser.screenshot(page, output_dir / "screenshots" / f"extra-link-{dag_id}.{task_id}.png")
     assert href == expected, (href, expected)
     assert expected.startswith(stack.emulator_url)
+    # Clicked, the link opens the run's page in the (emulated) web app, not the API's 401.
+    remote_run_id = expected.rstrip("/").rsplit("/", 1)[-1]
+    opened = browser.open_extra_link(page, "Run")
+    try:
+        browser.screenshot(opened, output_dir / "screenshots" / f"run-page-{dag_id}.{task_id}.png")
+        assert opened.url == expected, (opened.url, expected)
+        assert remote_run_id in opened.title(), opened.title()
+        assert "airflow-provider-runs emulator" in opened.content()  # the stand-in page, not JSON
+    finally:
+        if opened is not page:
+            opened.close()
 
 
 def test_the_link_check_fails_when_a_task_has_no_link(stack, page, example_runs):

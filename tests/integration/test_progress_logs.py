@@ -41,7 +41,8 @@ def task_log(caplog):
 
 @pytest.fixture(scope="module")
 def edges_server(emulator_factory):
-    return emulator_factory(edges_api_keys=[EDGES_KEY], edges_input_seconds=0.01)
+    # 300 inputs at 0.02 s: a 6 s run, so that even a loaded machine polls it many times
+    return emulator_factory(edges_api_keys=[EDGES_KEY], edges_input_seconds=0.02)
 
 
 @pytest.fixture
@@ -90,7 +91,8 @@ def test_edges_async_run_logs_each_change_once_and_a_summary(edges, edges_server
 
 def failing_task(**scenario):
     log_lines = [f"step {i}" for i in range(50)] + [f"calling the model with key {TEST_KEY}"]
-    story = {"outcome": "failed", "duration": 0.4, "error": "CUDA out of memory", "log_lines": log_lines}
+    # 1.5 s: many polls (at 0.05 s) even on a loaded machine, so a line per poll would show
+    story = {"outcome": "failed", "duration": 1.5, "error": "CUDA out of memory", "log_lines": log_lines}
     return InferenceShTaskOperator(
         task_id="t",
         app="acme/echo@v1",
@@ -106,8 +108,8 @@ def test_inference_sh_failure_quotes_the_end_of_the_task_log(emulator, task_log,
     task_id = re.search(r"task_\w+", str(failed.value)).group(0)
     lines = task_log()
     changes = [line for line in lines if line.startswith(f"Run {task_id} is ")]
-    # Each state once, with the service's status name; its quick phases (preparing, serving,
-    # running, uploading: 0.05 s each) within one state make no line each.
+    # Each state once, with the service's status name; its phases (preparing, serving, running,
+    # uploading) within one state make no line each.
     assert 1 <= len(changes) <= 2 and polls(emulator, "inference_sh") > 5, changes
     assert all(
         re.fullmatch(rf"Run {task_id} is (QUEUED|RUNNING) \(status \d+: [a-z_]+\)", c) for c in changes
