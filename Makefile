@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 PY31 := $(VENV31)/bin/python
 export UV_LINK_MODE := copy
 
-.PHONY: all venv venv-3.1 venv-bench lint typecheck format test test-3.3 test-3.1 test-user-project e2e e2e-deps soak demo bench package clean
+.PHONY: all venv venv-3.1 venv-bench lint typecheck format test test-3.3 test-3.1 test-user-project e2e e2e-deps e2e-distributed soak demo bench package clean
 
 all: test
 
@@ -87,6 +87,13 @@ e2e: venv e2e-deps
 	@status=0; $(PY) -m pytest tests/e2e --e2e -q -rA --durations=8 || status=$$?; \
 		$(PY) tests/e2e/leftovers.py || status=1; exit $$status
 
+# The same stack beyond one machine: Redis, the CeleryExecutor with two Celery workers and two
+# triggerers; 300 mapped tasks, a triggerer and a worker SIGKILLed, the request budget, a user's
+# mark-failed. Figures in .e2e-distributed/results.json (and a table at the end).
+e2e-distributed: venv e2e-deps
+	@status=0; $(PY) -m pytest tests/e2e_distributed --e2e -q -rA --durations=8 || status=$$?; \
+		$(PY) tests/e2e/leftovers.py .e2e-distributed || status=1; exit $$status
+
 # 1,000 runs across the three services under injected faults; figures in .soak/soak.json.
 soak: venv
 	$(PY) tests/soak/driver.py --runs 1000 --json .soak/soak.json
@@ -103,4 +110,4 @@ bench: venv-bench
 	$(VENVB)/bin/python benchmarks/import_cost.py
 
 clean:
-	rm -rf $(VENV) $(VENV31) $(VENVB) .pytest_cache .ruff_cache .hypothesis .demo .e2e .soak
+	rm -rf $(VENV) $(VENV31) $(VENVB) .pytest_cache .ruff_cache .hypothesis .demo .e2e .e2e-distributed .soak

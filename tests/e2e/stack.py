@@ -1,4 +1,4 @@
-"""A real Airflow deployment on loopback for the end-to-end suite.
+"""A real Airflow deployment on loopback for the end-to-end suites.
 
 Starts the emulator, a PostgreSQL server of its own (Debian's packages; SQLite's single writer
 made the API server time out with "database is locked" under the scheduler, triggerer and workers)
@@ -7,6 +7,11 @@ temporary ``AIRFLOW_HOME``, each in its own process
 group, with ``example_dags/`` and ``tests/e2e/dags/`` as two DAG bundles and the provider's
 default connections pointing at the emulator. Every process carries ``RUNS_E2E_MARKER`` in its
 environment, so ``tests/e2e/leftovers.py`` can prove that nothing is left running.
+
+``tests/e2e_distributed/`` extends :class:`AirflowStack` (Redis, the CeleryExecutor, two Celery
+workers, two triggerers) through its hooks: :meth:`~AirflowStack.bundles`,
+:meth:`~AirflowStack.extra_environment`, :meth:`~AirflowStack.start_services` and
+:meth:`~AirflowStack.start_airflow`.
 """
 
 from __future__ import annotations
@@ -22,16 +27,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import psycopg2
 import requests
+from rest_api import TERMINAL_RUN_STATES, USERNAME, RestApi, wait_until
 
 from airflow_provider_runs.testing.emulator import connection_env_for
+
+__all__ = ["TERMINAL_RUN_STATES", "USERNAME", "AirflowStack", "Process", "wait_until"]
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_DAGS = ROOT / "example_dags"
@@ -41,8 +47,6 @@ OUTPUT_DIR = Path(os.environ.get("E2E_OUTPUT_DIR", ROOT / ".e2e"))
 MARKER_VARIABLE = "RUNS_E2E_MARKER"
 PROCESS_GROUPS_FILE = "process-groups.txt"
 """Every process group the stack started, one per line (``tests/e2e/leftovers.py`` reads it)."""
-USERNAME = "admin"
-TERMINAL_RUN_STATES = {"success", "failed"}
 RUN_SECONDS = 15
 """How long the examples' remote runs last (the emulator's default is 1 s). Airflow 3.3.2's
 scheduler fails a task ("state changed externally") when its trigger fires before the scheduler
@@ -67,21 +71,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.5) -> Any:
-    """Poll ``predicate`` until it returns a truthy value; fail naming ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-        except (requests.RequestException, KeyError, ValueError) as exc:
-            last_error, value = exc, None
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"{what} did not happen within {timeout:.0f} s (last error: {last_error})")
 
 
 @dataclass
@@ -113,10 +102,15 @@ class Process:
 
 
 @dataclass
-class AirflowStack:
-    """The emulator and a real Airflow, started in ``output_dir`` (logs, screenshots, home)."""
+class AirflowStack(RestApi):
+    """The emulator and a real Airflow, started in ``output_dir`` (logs, screenshots, home).
+
+    :param output_dir: where the Airflow home, the logs and the process-group record go.
+    :param run_seconds: how long the emulator's remote runs last unless a task scripts it.
+    """
 
     output_dir: Path
+    run_seconds: float = RUN_SECONDS
     marker: str = field(default_factory=lambda: secrets.token_hex(8))
     processes: dict[str, Process] = field(default_factory=dict)
     retired: list[Process] = field(default_factory=list)
@@ -141,19 +135,23 @@ class AirflowStack:
         self.session = requests.Session()
 
     # ------------------------------------------------------------------ environment
+    def bundles(self) -> list[tuple[str, Path]]:
+        """The DAG bundles, as (name, folder)."""
+        return [("provider_examples", EXAMPLE_DAGS), ("e2e_scenarios", SCENARIO_DAGS)]
+
+    def extra_environment(self) -> dict[str, str]:
+        """Variables a subclass adds to (or overrides in) every process's environment."""
+        return {}
+
     def environment(self) -> dict[str, str]:
         """The environment every Airflow process runs with."""
         bundles = [
             {
-                "name": "provider_examples",
+                "name": name,
                 "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-                "kwargs": {"path": str(EXAMPLE_DAGS), "refresh_interval": 5},
-            },
-            {
-                "name": "e2e_scenarios",
-                "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-                "kwargs": {"path": str(SCENARIO_DAGS), "refresh_interval": 5},
-            },
+                "kwargs": {"path": str(path), "refresh_interval": 5},
+            }
+            for name, path in self.bundles()
         ]
         env = {
             key: value
@@ -167,7 +165,7 @@ class AirflowStack:
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": (
                     f"postgresql+psycopg2://airflow@127.0.0.1:{self.pg_port}/airflow"
                 ),
-                "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLE_DAGS),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(self.bundles()[0][1]),
                 "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles),
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -199,17 +197,21 @@ class AirflowStack:
         )
         if self.emulator_url:
             env.update(connection_env_for(self.emulator_url))
+        env.update(self.extra_environment())
         return env
 
     # ------------------------------------------------------------------ processes
-    def spawn(self, name: str, argv: list[str]) -> Process:
-        """Start ``argv`` in a new process group with its output in ``logs/<name>.log``."""
+    def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Process:
+        """Start ``argv`` in a new process group with its output in ``logs/<name>.log``.
+
+        :param env: variables added to :meth:`environment` for this process only.
+        """
         suffix = sum(1 for p in [*self.processes.values(), *self.retired] if p.name == name)
         log_path = self.logs / (f"{name}.log" if not suffix else f"{name}.{suffix}.log")
         handle = log_path.open("w")
         popen = subprocess.Popen(
             argv,
-            env=self.environment(),
+            env={**self.environment(), **(env or {})},
             cwd=self.output_dir,
             stdout=handle,
             stderr=subprocess.STDOUT,
@@ -223,9 +225,10 @@ class AirflowStack:
         self.processes[name] = process
         return process
 
-    def airflow(self, command: str) -> Process:
-        """Start ``airflow <command>``."""
-        return self.spawn(command, [sys.executable, "-m", "airflow", command])
+    def airflow(self, command: str, *args: str, name: str = "", env: dict[str, str] | None = None) -> Process:
+        """Start ``airflow <command> <args>`` (named ``name``, by default the command)."""
+        argv = [sys.executable, "-m", "airflow", *command.split(), *args]
+        return self.spawn(name or command.replace(" ", "-"), argv, env)
 
     def run_setup(self, name: str, argv: list[str], timeout: float, **kwargs: Any) -> None:
         """Run a set-up command to its end, its output in ``logs/<name>.log``; raise if it fails."""
@@ -256,7 +259,7 @@ class AirflowStack:
             "unix_socket_directories": str(self.pg_dir),
             "fsync": "off",
             "synchronous_commit": "off",
-            "max_connections": "200",
+            "max_connections": "300",
         }
         options = [item for key, value in settings.items() for item in ("-c", f"{key}={value}")]
         self.spawn(
@@ -269,9 +272,7 @@ class AirflowStack:
         def accepting() -> bool:
             self.check_alive()
             try:
-                connection = psycopg2.connect(
-                    host="127.0.0.1", port=self.pg_port, user="airflow", dbname="postgres"
-                )
+                connection = self.db("postgres")
             except psycopg2.OperationalError:
                 return False
             connection.autocommit = True  # CREATE DATABASE cannot run in a transaction
@@ -283,9 +284,15 @@ class AirflowStack:
 
         wait_until(accepting, 60, "PostgreSQL start-up")
 
-    def start(self) -> None:
-        """Start everything and wait until the API answers and every example DAG is parsed."""
-        self.start_postgres()
+    def db(self, dbname: str = "airflow") -> Any:
+        """A new connection to the stack's PostgreSQL (Airflow's metadata database by default)."""
+        return psycopg2.connect(host="127.0.0.1", port=self.pg_port, user="airflow", dbname=dbname)
+
+    def start_services(self) -> None:
+        """Start what Airflow needs besides PostgreSQL (nothing here; a broker in a subclass)."""
+
+    def start_emulator(self) -> None:
+        """Start the emulator on a free port and wait for its announced URL."""
         emulator = self.spawn(
             "emulator",
             [
@@ -295,12 +302,23 @@ class AirflowStack:
                 "--port",
                 "0",
                 "--task-duration",
-                str(RUN_SECONDS),
+                str(self.run_seconds),
                 "--inferable-step-seconds",
-                str(RUN_SECONDS / 4),
+                str(self.run_seconds / 4),
             ],
         )
         self.emulator_url = wait_until(lambda: _announced_url(emulator), 60, "emulator start-up")
+
+    def start_airflow(self) -> None:
+        """Start the Airflow processes (API server, scheduler, DAG processor, triggerer)."""
+        for command in AIRFLOW_PROCESSES:
+            self.airflow(command)
+
+    def start(self) -> None:
+        """Start everything and wait until the API answers."""
+        self.start_postgres()
+        self.start_services()
+        self.start_emulator()
         self.run_setup(
             "db-migrate",
             [sys.executable, "-m", "airflow", "db", "migrate"],
@@ -308,27 +326,31 @@ class AirflowStack:
             env=self.environment(),
             cwd=self.output_dir,
         )
-        for command in AIRFLOW_PROCESSES:
-            self.airflow(command)
+        self.start_airflow()
         wait_until(self._api_ready, 180, "Airflow API server start-up", interval=1)
+
+    def retire(self, name: str) -> Process:
+        """SIGKILL the process group of ``name`` (if it still runs) and keep it among the retired."""
+        old = self.processes.pop(name)
+        old.kill_group(signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            old.popen.wait(10)
+        self.retired.append(old)
+        return old
 
     def restart_triggerer(self) -> tuple[float, float]:
         """SIGKILL the triggerer's process group and start a new one; return (killed, started)."""
-        old = self.processes.pop("triggerer")
-        old.kill_group(signal.SIGKILL)
-        old.popen.wait(10)
+        self.retire("triggerer")
         killed = time.time()
-        self.retired.append(old)
         self.airflow("triggerer")
         return killed, time.time()
 
     def stop(self) -> None:
-        """Stop every process this stack started (Airflow first, the emulator last)."""
-        for name in [*reversed(AIRFLOW_PROCESSES), "emulator", "postgres"]:
-            process = self.processes.get(name)
-            if process is not None:
-                process.stop()
-        for process in [*self.processes.values(), *self.retired]:
+        """Stop every process this stack started, newest first (Airflow, then the emulator, the
+        services, PostgreSQL last)."""
+        for process in reversed(list(self.processes.values())):
+            process.stop()
+        for process in self.retired:
             process.stop(grace=1)
         shutil.rmtree(self.pg_dir, ignore_errors=True)
 
@@ -338,110 +360,6 @@ class AirflowStack:
             if not process.alive():
                 tail = process.log_path.read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"{process.name} exited with {process.popen.returncode}:\n{tail}")
-
-    # ------------------------------------------------------------------ REST API
-    def _api_ready(self) -> bool:
-        self.check_alive()
-        return self.session.get(f"{self.api_url}/api/v2/monitor/health", timeout=5).status_code == 200
-
-    def token(self) -> str:
-        """A JWT for the REST API, from the simple auth manager's login endpoint."""
-        if self._token is None:
-            response = self.session.post(
-                f"{self.api_url}/auth/token",
-                json={"username": USERNAME, "password": self.password},
-                timeout=30,
-            )
-            response.raise_for_status()
-            self._token = response.json()["access_token"]
-        return self._token
-
-    def api(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Call ``/api/v2<path>`` and return the JSON body (raises on 4xx/5xx)."""
-        response = self.session.request(
-            method,
-            f"{self.api_url}/api/v2{path}",
-            headers={"Authorization": f"Bearer {self.token()}"},
-            timeout=60,
-            **kwargs,
-        )
-        if response.status_code >= 400:
-            raise requests.HTTPError(f"{method} {path}: {response.status_code} {response.text[:500]}")
-        return response.json() if response.content else None
-
-    def emulator(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Call the emulator (``/_emulator/...`` control API or a service path)."""
-        response = self.session.request(method, f"{self.emulator_url}{path}", timeout=30, **kwargs)
-        response.raise_for_status()
-        return response.json()
-
-    def wait_for_dag(self, dag_id: str, timeout: float = 240) -> None:
-        """Wait until the DAG processor has parsed ``dag_id``."""
-
-        def parsed() -> bool:
-            self.check_alive()
-            try:
-                self.api("GET", f"/dags/{dag_id}")
-            except requests.HTTPError as exc:
-                if " 404 " in str(exc):
-                    return False
-                raise
-            return True
-
-        wait_until(parsed, timeout, f"parsing of {dag_id}", interval=2)
-
-    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
-        """Trigger a DAG run through the REST API; return its run id."""
-        self.wait_for_dag(dag_id)
-        self.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
-        # A logical date, as a scheduled run has: the examples template {{ ds }}.
-        body = {"logical_date": datetime.now(timezone.utc).isoformat(), "conf": conf or {}}
-        return str(self.api("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"])
-
-    def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
-        """The DAG run document."""
-        return self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
-
-    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 300) -> dict[str, Any]:
-        """Wait (through the API) until the DAG run ends; return its document."""
-
-        def ended() -> dict[str, Any] | None:
-            self.check_alive()
-            run = self.dag_run(dag_id, run_id)
-            return run if run["state"] in TERMINAL_RUN_STATES else None
-
-        return wait_until(ended, timeout, f"end of {dag_id}/{run_id}", interval=2)
-
-    def task_instances(self, dag_id: str, run_id: str) -> dict[str, dict[str, Any]]:
-        """Task instances by ``task_id`` (``task_id[i]`` for mapped ones)."""
-        rows = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 100})
-        return {
-            (ti["task_id"] if ti["map_index"] < 0 else f"{ti['task_id']}[{ti['map_index']}]"): ti
-            for ti in rows["task_instances"]
-        }
-
-    def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
-        """``{task: state}`` for a DAG run."""
-        return {name: ti["state"] for name, ti in self.task_instances(dag_id, run_id).items()}
-
-    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value", map_index: int = -1):
-        """A task's XCom value, deserialized by the API."""
-        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"
-        return self.api("GET", path, params={"map_index": map_index, "deserialize": True})["value"]
-
-    def wait_for_task_state(self, dag_id: str, run_id: str, task_id: str, states: set[str], timeout=180):
-        """Wait until a task instance is in one of ``states``; return its document."""
-
-        def reached() -> dict[str, Any] | None:
-            self.check_alive()
-            ti = self.task_instances(dag_id, run_id).get(task_id)
-            return ti if ti is not None and ti["state"] in states else None
-
-        return wait_until(reached, timeout, f"{dag_id}/{task_id} in {sorted(states)}", interval=1)
-
-    def counters(self) -> dict[str, Any]:
-        """The emulator's counters (runs created, cancels, requests per service)."""
-        return self.emulator("GET", "/_emulator/counters")
 
 
 def _announced_url(process: Process) -> str | None:
