@@ -51,13 +51,7 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "operators": _modules("operators"),
         "sensors": _modules("sensors"),
-        "triggers": [
-            {
-                "integration-name": service.display_name,
-                "python-modules": ["airflow_provider_runs.triggers.run_status"],
-            }
-            for service in BUILT_IN
-        ],
+        "triggers": _modules("triggers"),
         "connection-types": [service.connection_type() for service in BUILT_IN],
         "extra-links": ["airflow_provider_runs.links.RunLink"],
         "config": {

@@ -66,7 +66,7 @@ with DAG(
         output_path="{{ work_dir() }}/enriched-{{ ds }}.jsonl",
         failed_inputs_path="{{ work_dir() }}/failed-{{ ds }}.jsonl",
         partial_success="succeed",  # a few unreachable profiles must not fail the night
-        on_blocked="resume",
+        on_needs_action={"BLOCKED": "resume"},  # resume a blocked run; a stopped one fails
         deferrable=True,
         poll_interval=2.0,
         timeout=6 * 3600,

@@ -72,7 +72,7 @@ with DAG(
             "required": ["sent"],
         },
         tools=["send_email"],
-        on_paused="ask",  # the approval request shows up in Airflow's "Required actions"
+        on_needs_action="ask",  # the approval request shows up in Airflow's "Required actions"
         approval_timeout=timedelta(hours=4),
         deferrable=True,
         poll_interval=1.0,

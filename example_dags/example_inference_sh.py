@@ -40,7 +40,7 @@ with DAG(
     )
     watch = InferenceShTaskSensor(
         task_id="watch_first_task",
-        run_id="{{ ti.xcom_pull(task_ids='open_session')['task_id'] }}",
+        run_id="{{ ti.xcom_pull(task_ids='open_session')['run_id'] }}",
         poll_interval=1.0,
         deferrable=True,
     )

@@ -15,6 +15,8 @@ from airflow_provider_runs.links import RUN_ID_XCOM_KEY
 
 TEST_KEY = "inf_TESTKEY_0123456789abcdef"
 """A recognizable API key: tests assert it appears nowhere."""
+EDGES_KEY = "edges_integration_key_0001"
+"""The key of the integration tests' module Edges emulators (``edges_server``)."""
 
 
 class FakeStateStore:

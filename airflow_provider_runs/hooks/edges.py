@@ -37,6 +37,7 @@ from airflow_provider_runs.hooks.edges_requests import (
     schedule_uid,
     streamed_launch_body,
 )
+from airflow_provider_runs.hooks.edges_schedule_runs import EdgesScheduleRunCalls
 from airflow_provider_runs.hooks.edges_states import (
     FAILED_INPUT_STATUSES,
     RUN_STATES,
@@ -97,14 +98,16 @@ def _offset_pages(path: str, params_at: Callable[[int], Params], size: int) -> I
         offset += len(page)
 
 
-class EdgesHook(EdgesLaunchCalls):
+class EdgesHook(EdgesScheduleRunCalls, EdgesLaunchCalls):
     """Hook for the Edges actions and runs API.
 
     The connection (type ``edges``) holds the API key as its password (sent as ``X-API-Key``),
     the API base URL as its host (default ``https://api.edges.run/v1``), and optional defaults:
     ``identity_mode``, ``identity_ids`` (comma-separated UUIDs) and ``callback_url``. The launch
     calls (``run_live``, ``iter_live_pages``, ``run_async``, ``run_schedule``) come from
-    :class:`~airflow_provider_runs.hooks.edges_launch.EdgesLaunchCalls`.
+    :class:`~airflow_provider_runs.hooks.edges_launch.EdgesLaunchCalls`; the narrow look-up of a
+    schedule's next run (``find_schedule_run``) from
+    :class:`~airflow_provider_runs.hooks.edges_schedule_runs.EdgesScheduleRunCalls`.
 
     A run id may name a run group (``uid1,uid2,...``, see
     :class:`~airflow_provider_runs.hooks.edges_groups.RunGroup`): the run interface

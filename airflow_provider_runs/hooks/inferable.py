@@ -20,6 +20,7 @@ from airflow_provider_runs.core.errors import AuthError, NotFoundError
 from airflow_provider_runs.core.http import ApiRequest
 from airflow_provider_runs.core.states import RunStatus
 from airflow_provider_runs.hooks.base import RunsHook, ServiceSettings, json_object, path_segment
+from airflow_provider_runs.hooks.inferable_messages import InferableMessagesMixin
 from airflow_provider_runs.hooks.inferable_requests import (
     PROPERTY_NAME,
     RUN_ID_PATTERN,
@@ -71,12 +72,13 @@ CONSUMER_KEY_HINT = (
 """Added to an auth error of a create: the usual cause is a machine key."""
 
 
-class InferableHook(RunsHook):
+class InferableHook(InferableMessagesMixin, RunsHook):
     """Hook for the Inferable runs API.
 
     The connection (type ``inferable``) holds the cluster API key as its password, the API base
     URL as its host (default ``https://api.inferable.ai``) and the cluster id as the extra field
-    ``cluster_id``.
+    ``cluster_id``. Messages and approvals of an existing run come from
+    :class:`~airflow_provider_runs.hooks.inferable_messages.InferableMessagesMixin`.
 
     :param inferable_conn_id: the connection id (default ``inferable_default``).
     :param cluster_id: overrides the connection's cluster id.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, conf
@@ -29,6 +29,7 @@ from airflow_provider_runs.waiting.deadline import defer_timeout
 from airflow_provider_runs.waiting.errors import RunFailedError, RunFailedNoRetryError
 from airflow_provider_runs.waiting.run_record import (
     RunRecord,
+    earliest_start,
     load_record,
     mark_completed,
     save_record,
@@ -36,6 +37,7 @@ from airflow_provider_runs.waiting.run_record import (
     utcnow_iso,
 )
 from airflow_provider_runs.waiting.task_wait import RunWaitMixin
+from airflow_provider_runs.waiting.vocabulary import check_on_cancelled
 
 __all__ = [
     "BaseRunOperator",
@@ -73,6 +75,8 @@ class BaseRunOperator(ClaimsMixin, RunWaitMixin, WaitArgumentsMixin, BaseOperato
     :param cancel_on_kill: cancel the remote run when the task is killed (worker ``on_kill``, or a
         user marking a deferred task failed), where the service can cancel.
     :param max_consecutive_failures: transient polling failures in a row before the task fails.
+    :param on_cancelled: what a run that ends ``CANCELLED`` does to the task: ``"fail"``
+        (default) or ``"skip"`` (the task is skipped, with the run's URL in the message).
     """
 
     operator_extra_links = (RunLink(),)
@@ -87,9 +91,11 @@ class BaseRunOperator(ClaimsMixin, RunWaitMixin, WaitArgumentsMixin, BaseOperato
         timeout: timedelta | float | None = None,
         cancel_on_kill: bool = True,
         max_consecutive_failures: int = 10,
+        on_cancelled: str = "fail",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.on_cancelled = check_on_cancelled(on_cancelled)
         self.poll_interval, self.timeout = self.check_wait_arguments(
             poll_interval, timeout, max_consecutive_failures
         )
@@ -170,7 +176,7 @@ class BaseRunOperator(ClaimsMixin, RunWaitMixin, WaitArgumentsMixin, BaseOperato
                 self._claim(context, run_id, record.submitted_datetime)
                 return run_id, True
         elif not force_new and try_number > 1 and task_state_store(context) is None:
-            earliest = _earliest_start(context)
+            earliest = earliest_start(context)
             self._claim(context, None, earliest, PHASE_LOOKUP)
             run_id = self._look_up(context, earliest - RECONCILE_SKEW)
             if run_id and self._can_reattach(run_id):
@@ -365,13 +371,3 @@ def _try_number(context: Any) -> int:
         return int(getattr(ti, "try_number", 1) or 1)
     except (TypeError, ValueError):
         return 1
-
-
-def _earliest_start(context: Any) -> datetime:
-    """Earliest time an earlier try can have created a run (no state store: Airflow < 3.3)."""
-    dag_run = context.get("dag_run") if hasattr(context, "get") else None
-    for attr in ("start_date", "run_after", "logical_date", "queued_at"):
-        value = getattr(dag_run, attr, None)
-        if isinstance(value, datetime):
-            return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    return datetime.now(timezone.utc) - timedelta(days=1)

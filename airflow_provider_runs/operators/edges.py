@@ -24,27 +24,33 @@ from airflow_provider_runs.inputs import InputSource, chunked, slice_source
 from airflow_provider_runs.links import publish_run_url
 from airflow_provider_runs.operators.base import BaseRunOperator
 from airflow_provider_runs.operators.edges_arguments import (
+    PAUSE_ACTIONS,
     check_live_input,
     check_options,
     count_batch_inputs,
     input_source,
+    read_needs_action,
 )
 from airflow_provider_runs.operators.edges_launch import (
     named_run,
     named_schedule,
     part_name,
     reusable,
+    run_live,
     runs_named,
     schedule_manifest,
     task_run_name,
 )
-from airflow_provider_runs.operators.edges_results import lineage_paths, write_failed_inputs, write_outputs
-from airflow_provider_runs.validation import check_json, check_output_path, fail_without_retry
+from airflow_provider_runs.operators.edges_results import lineage_paths, write_batch_files
+from airflow_provider_runs.validation import (
+    check_json,
+    check_output_path,
+    fail_without_retry,
+    templated_object,
+)
 from airflow_provider_runs.waiting.errors import RunFailedError
 
 Mode = Literal["live", "async", "schedule"]
-PAUSE_ACTIONS = (ActionNeeded.BLOCKED, ActionNeeded.STOPPED)
-"""The reasons a run pauses that a policy (``on_blocked``, ``on_stopped``) answers."""
 
 
 class EdgesActionOperator(BaseRunOperator):
@@ -71,25 +77,27 @@ class EdgesActionOperator(BaseRunOperator):
     :param inputs: the inputs of an async or scheduled run (list of objects). Templated.
     :param inputs_path: a ``.jsonl``/``.csv`` file of inputs (path or URL). Templated.
     :param parameters: action parameters. Templated.
-    :param edges_conn_id: the connection id (default ``edges_default``).
-    :param identity_mode: ``direct``, ``auto`` or ``managed`` (default: the connection's).
-    :param identity_ids: identity UIDs for ``direct`` mode.
-    :param callback: ``{url, headers?, on?}``; default: the connection's ``callback_url``.
+    :param edges_conn_id: the connection id (default ``edges_default``). Templated.
+    :param identity_mode: ``direct``, ``auto`` or ``managed`` (default: the connection's). Templated.
+    :param identity_ids: identity UIDs for ``direct`` mode. Templated.
+    :param callback: ``{url, headers?, on?}``; default: the connection's ``callback_url``. Templated.
     :param output_path: JSON-lines file for the results. Templated.
     :param failed_inputs_path: JSON-lines file for the failed inputs and their errors. Templated.
     :param partial_success: on ``PARTIAL_SUCCEEDED``: ``"fail"`` (default), ``"succeed"`` or
         ``"skip"``; the message gives the succeeded/failed counts.
-    :param on_blocked: on ``BLOCKED``: ``"fail"`` (default), ``"resume"`` (up to ``max_resumes``)
-        or ``"wait"`` (until the deadline).
-    :param on_stopped: the same for ``STOPPED``.
+    :param on_needs_action: on a ``BLOCKED`` or ``STOPPED`` run: ``"fail"`` (default),
+        ``"resume"`` (up to ``max_resumes``) or ``"wait"`` (until the deadline); one policy for
+        both, or one each: ``{"BLOCKED": "resume", "STOPPED": "wait"}``.
+    :param on_blocked: deprecated: ``on_needs_action={"BLOCKED": ...}``.
+    :param on_stopped: deprecated: ``on_needs_action={"STOPPED": ...}``.
     :param max_resumes: how many times the task may resume the run.
     :param max_pages: live mode: the most result pages to follow.
     :param split_inputs: async mode: split more than ``max_inputs_per_run`` inputs into several
         runs, launched together and waited for together (one manifest for all of them).
     :param max_inputs_per_run: the size of each run when splitting (at most 100,000).
-    :param cron: schedule mode: 5-field cron (omit for a one-shot schedule).
-    :param timezone: schedule mode: IANA time zone (default UTC).
-    :param schedule_at: schedule mode: first (or only) execution time.
+    :param cron: schedule mode: 5-field cron (omit for a one-shot schedule). Templated.
+    :param timezone: schedule mode: IANA time zone (default UTC). Templated.
+    :param schedule_at: schedule mode: first (or only) execution time. Templated.
     """
 
     hook_class: ClassVar[type[EdgesHook]] = EdgesHook
@@ -103,8 +111,14 @@ class EdgesActionOperator(BaseRunOperator):
         "output_path",
         "failed_inputs_path",
         "schedule_at",
+        "cron",
+        "timezone",
+        "callback",
+        "identity_mode",
+        "identity_ids",
+        "edges_conn_id",
     )
-    template_fields_renderers = {"input": "json", "inputs": "json", "parameters": "json"}
+    template_fields_renderers = {"input": "json", "inputs": "json", "parameters": "json", "callback": "json"}
 
     def __init__(
         self,
@@ -122,8 +136,7 @@ class EdgesActionOperator(BaseRunOperator):
         output_path: str | None = None,
         failed_inputs_path: str | None = None,
         partial_success: str = "fail",
-        on_blocked: str = "fail",
-        on_stopped: str = "fail",
+        on_needs_action: str | Mapping[str, str] | None = None,
         max_resumes: int = 3,
         max_pages: int = 10,
         cron: str | None = None,
@@ -131,14 +144,15 @@ class EdgesActionOperator(BaseRunOperator):
         schedule_at: str | datetime | None = None,
         split_inputs: bool = False,
         max_inputs_per_run: int = ASSUMPTIONS["max_async_inputs"],
+        on_blocked: str | None = None,
+        on_stopped: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.needs_action = read_needs_action(on_needs_action, on_blocked=on_blocked, on_stopped=on_stopped)
         check_options(
             mode=mode,
             partial_success=partial_success,
-            on_blocked=on_blocked,
-            on_stopped=on_stopped,
             max_resumes=max_resumes,
             max_pages=max_pages,
             max_inputs_per_run=max_inputs_per_run,
@@ -158,8 +172,7 @@ class EdgesActionOperator(BaseRunOperator):
         self.output_path = output_path
         self.failed_inputs_path = failed_inputs_path
         self.partial_success = partial_success
-        self.on_blocked = on_blocked
-        self.on_stopped = on_stopped
+        self.on_needs_action = {r.value: p for r, p in self.needs_action.items()}
         self.max_resumes = max_resumes
         self.max_pages = max_pages
         self.cron = cron
@@ -175,6 +188,7 @@ class EdgesActionOperator(BaseRunOperator):
         check_action(self.action)
         if check_parameters(self.parameters) is not None:
             check_json(self.parameters, "parameters")
+        self.callback = templated_object(self.callback, "callback")
         check_callback(self.callback)
         self.output_path = check_output_path(self.output_path, "output_path")
         self.failed_inputs_path = check_output_path(self.failed_inputs_path, "failed_inputs_path")
@@ -191,7 +205,7 @@ class EdgesActionOperator(BaseRunOperator):
 
     def pause_policy(self, action: ActionNeeded) -> str:
         """The policy (``fail``, ``resume`` or ``wait``) for a run paused for ``action``."""
-        return self.on_blocked if action is ActionNeeded.BLOCKED else self.on_stopped
+        return self.needs_action.get(action, "fail")
 
     def stop_on_states(self) -> Sequence[StopCondition]:
         """A BLOCKED / STOPPED run ends the wait unless its policy is ``"wait"``."""
@@ -220,19 +234,15 @@ class EdgesActionOperator(BaseRunOperator):
             return self.wait(context, run_id, reattached=reattached)
 
     def _run_live(self) -> Any:
-        pages = list(
-            self.hook.iter_live_pages(
-                self.action,
-                self.input,
-                max_pages=self.max_pages,
-                parameters=self.parameters,
-                identity_mode=self.identity_mode,
-                identity_ids=self.identity_ids,
-            )
+        return run_live(
+            self.hook,
+            self.action,
+            self.input,
+            max_pages=self.max_pages,
+            parameters=self.parameters,
+            identity_mode=self.identity_mode,
+            identity_ids=self.identity_ids,
         )
-        if len(pages) == 1 or not all(isinstance(p, list) for p in pages):
-            return pages[0] if len(pages) == 1 else pages
-        return [item for page in pages for item in page]
 
     def _name(self, context: Any) -> str:
         return task_run_name(context, self.dag_id, self.task_id)
@@ -363,26 +373,13 @@ class EdgesActionOperator(BaseRunOperator):
         """Write outputs and failed inputs to their files; return paths and counts."""
         group = RunGroup.parse(run_id)
         runs = [self.hook.get_run(uid) for uid in group]
-        manifest = group_manifest(run_id, runs, status, self.run_url(run_id))
+        manifest = {"run_id": run_id, **group_manifest(run_id, runs, status, self.run_url(run_id))}
         if status is None:
             return manifest
-        written = write_outputs(self.hook, group.uids, self.output_path)
-        self._written_output = self.output_path
-        expected = manifest["output_count"]
-        if written < expected:
-            raise RunFailedError(
-                f"Edges run {run_id} reports {expected} results but only {written} could be read. "
-                f"Run: {self.run_url(run_id)}"
-            )
-        total, failed = write_failed_inputs(self.hook, group.uids, self.failed_inputs_path)
         manifest.update(
-            {
-                "results": written,
-                "output_path": self.output_path,
-                "inputs": total,
-                "failed_inputs": failed,
-                "failed_inputs_path": self.failed_inputs_path if failed or self.failed_inputs_path else None,
-                "succeeded_inputs": total - failed,
-            }
+            write_batch_files(
+                self.hook, run_id, manifest["output_count"], self.output_path, self.failed_inputs_path
+            )
         )
+        self._written_output = self.output_path
         return manifest

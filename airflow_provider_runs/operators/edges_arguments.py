@@ -7,20 +7,57 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from airflow_provider_runs.core.states import ActionNeeded
 from airflow_provider_runs.hooks.edges_requests import ASSUMPTIONS, InputsTooManyError, check_input
 from airflow_provider_runs.inputs import InputSource
+from airflow_provider_runs.waiting.vocabulary import deprecated_argument, needs_action_policies
 
 MODES = ("live", "async", "schedule")
 PARTIAL_POLICIES = ("fail", "succeed", "skip")
 PAUSED_POLICIES = ("fail", "resume", "wait")
+"""What the operator does with a BLOCKED or STOPPED run (``on_needs_action``)."""
+PAUSE_ACTIONS = (ActionNeeded.BLOCKED, ActionNeeded.STOPPED)
+"""Why an Edges run needs action: BLOCKED or STOPPED (both resumable)."""
+
+
+def read_needs_action(
+    on_needs_action: Any,
+    *,
+    on_blocked: Any = None,
+    on_stopped: Any = None,
+    allowed: tuple[str, ...] = PAUSED_POLICIES,
+    on_paused: Any = None,
+) -> dict[ActionNeeded, str]:
+    """The policy per reason (BLOCKED, STOPPED) of an Edges task, ``"fail"`` by default.
+
+    :param on_needs_action: a policy for both, or ``{"BLOCKED": ..., "STOPPED": ...}``.
+    :param on_blocked: deprecated (warned): the BLOCKED policy.
+    :param on_stopped: deprecated (warned): the STOPPED policy.
+    :param allowed: the policies the task takes.
+    :param on_paused: deprecated (warned; the sensor's old name): the policy of both.
+    """
+    old: dict[str, Any] = {}
+    for name, value, reasons in (
+        ("on_paused", on_paused, PAUSE_ACTIONS),
+        ("on_blocked", on_blocked, (ActionNeeded.BLOCKED,)),
+        ("on_stopped", on_stopped, (ActionNeeded.STOPPED,)),
+    ):
+        if value is not None:
+            deprecated_argument(name, "on_needs_action", stacklevel=4)
+            old.update(dict.fromkeys((r.value for r in reasons), value))
+    if old:
+        if on_needs_action is not None:
+            raise ValueError(
+                "give on_needs_action only (on_paused, on_blocked and on_stopped are deprecated)"
+            )
+        on_needs_action = old
+    return needs_action_policies(on_needs_action, reasons=PAUSE_ACTIONS, allowed=allowed, default="fail")
 
 
 def check_options(
     *,
     mode: Any,
     partial_success: Any,
-    on_blocked: Any,
-    on_stopped: Any,
     max_resumes: Any,
     max_pages: Any,
     max_inputs_per_run: Any,
@@ -31,13 +68,10 @@ def check_options(
         raise ValueError(f"max_inputs_per_run must be between 1 and {most:,}")
     if mode not in MODES:
         raise ValueError(f"mode must be live, async or schedule; got {mode!r}")
-    for arg, value, allowed in (
-        ("partial_success", partial_success, PARTIAL_POLICIES),
-        ("on_blocked", on_blocked, PAUSED_POLICIES),
-        ("on_stopped", on_stopped, PAUSED_POLICIES),
-    ):
-        if value not in allowed:
-            raise ValueError(f"{arg} must be one of {', '.join(allowed)}; got {value!r}")
+    if partial_success not in PARTIAL_POLICIES:
+        raise ValueError(
+            f"partial_success must be one of {', '.join(PARTIAL_POLICIES)}; got {partial_success!r}"
+        )
     if not isinstance(max_resumes, int) or max_resumes < 0:
         raise ValueError(f"max_resumes must be a non-negative integer; got {max_resumes!r}")
     if not isinstance(max_pages, int) or max_pages < 1:

@@ -122,3 +122,19 @@ def schedule_manifest(schedule: Mapping[str, Any]) -> dict[str, Any]:
         "cron": schedule.get("cron"),
         "next_execution_at": schedule.get("next_execution_at"),
     }
+
+
+def run_live(hook: EdgesHook, action: str, input: Any, *, max_pages: int, **fields: Any) -> Any:
+    """A live run's result: one page as it is; list pages (``X-Pagination-Next``, up to
+    ``max_pages``) joined into one list.
+
+    :param hook: the Edges hook.
+    :param action: the action slug.
+    :param input: the run's single input.
+    :param max_pages: the most result pages to follow.
+    :param fields: ``parameters``, ``identity_mode``, ``identity_ids``.
+    """
+    pages = list(hook.iter_live_pages(action, input, max_pages=max_pages, **fields))
+    if len(pages) == 1 or not all(isinstance(p, list) for p in pages):
+        return pages[0] if len(pages) == 1 else pages
+    return [item for page in pages for item in page]

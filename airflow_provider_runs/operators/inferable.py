@@ -17,17 +17,46 @@ from airflow_provider_runs.results import ResultSchema
 from airflow_provider_runs.services import INFERABLE
 from airflow_provider_runs.validation import templated_object
 from airflow_provider_runs.waiting.approval import approved, ask_for_approval
+from airflow_provider_runs.waiting.vocabulary import deprecated_argument, needs_action_policies
 
-OnPaused = Literal["wait", "fail", "ask"]
-ON_PAUSED = ("wait", "fail", "ask")
-"""What the operator does with a run waiting for an approval (``on_paused``)."""
+OnNeedsAction = Literal["wait", "fail", "ask"]
+ON_NEEDS_ACTION = ("wait", "fail", "ask")
+"""What the operator does with a run waiting for an approval (``on_needs_action``)."""
+ON_PAUSED = ON_NEEDS_ACTION
+"""Deprecated alias of :data:`ON_NEEDS_ACTION`."""
+REASONS = (ActionNeeded.APPROVAL,)
+"""Why an Inferable run needs action (the only one: an approval of a tool call)."""
 MAX_GENERATIONS = 50
 """The most runs one task instance starts (each after the previous one failed)."""
+FAILED_GRACE = 30.0
+"""Seconds a ``failed`` run must stay ``failed`` before the task believes it.
+
+``specs/inferable.md`` §3, transition 7: *"Transient `failed`: retryable infrastructure errors (DB,
+provider 429/5xx) re-run processing (3 attempts total), so `failed` may flip back to `running`"*;
+known unknown 5: *"optionally re-read once after a short delay before raising"*. The re-run is a
+queue retry without a delay of its own, so a transient ``failed`` lasts seconds: 30 s (over at
+least two reads) rides it out and costs a run that really failed 30 s
+(:mod:`~airflow_provider_runs.waiting.hold`)."""
+
+
+def read_on_needs_action(
+    on_needs_action: Any, on_paused: Any, allowed: tuple[str, ...], *, default: str = "wait"
+) -> str:
+    """The approval policy of an Inferable task from ``on_needs_action`` (a policy, or
+    ``{"APPROVAL": policy}``) or the deprecated ``on_paused`` (warned)."""
+    if on_paused is not None:
+        deprecated_argument("on_paused", "on_needs_action", stacklevel=4)
+        if on_needs_action is not None:
+            raise ValueError("give on_needs_action only (on_paused is its deprecated name)")
+        on_needs_action = on_paused
+    policies = needs_action_policies(on_needs_action, reasons=REASONS, allowed=allowed, default=default)
+    return policies[ActionNeeded.APPROVAL]
 
 
 class InferableTaskMixin:
     """What the Inferable operator and sensor share: the connection and cluster arguments, the
-    typed hook and the stop condition of the approval policy (``on_paused``)."""
+    typed hook, the stop condition of the approval policy (``on_needs_action``) and the hold of a
+    ``failed`` status (``failed_grace``)."""
 
     hook_class: ClassVar[type[RunsHook]] = InferableHook
     """The service's hook class."""
@@ -35,7 +64,17 @@ class InferableTaskMixin:
     """Name of the connection argument."""
     inferable_conn_id: str
     cluster_id: str | None
-    on_paused: str
+    on_needs_action: str
+    failed_grace: float
+
+    @property
+    def on_paused(self) -> str:
+        """Deprecated name of :attr:`on_needs_action` (read only)."""
+        return self.on_needs_action
+
+    def hold_states(self) -> dict[RunState, float]:
+        """A ``failed`` must hold for ``failed_grace`` seconds (see :data:`FAILED_GRACE`)."""
+        return {RunState.FAILED: self.failed_grace} if self.failed_grace > 0 else {}
 
     @cached_property
     def hook(self) -> InferableHook:
@@ -47,9 +86,9 @@ class InferableTaskMixin:
         return {"cluster_id": self.cluster_id} if self.cluster_id else {}
 
     def stop_on_states(self) -> Sequence[StopCondition]:
-        """A run waiting for an approval ends the wait unless ``on_paused="wait"``: the task then
-        fails (``"fail"``) or asks a human in Airflow (the operator's ``"ask"``)."""
-        return () if self.on_paused == "wait" else (ActionNeeded.APPROVAL,)
+        """A run waiting for an approval ends the wait unless ``on_needs_action="wait"``: the task
+        then fails (``"fail"``) or asks a human in Airflow (the operator's ``"ask"``)."""
+        return () if self.on_needs_action == "wait" else (ActionNeeded.APPROVAL,)
 
 
 class InferableRunOperator(InferableTaskMixin, BaseRunOperator):
@@ -67,8 +106,8 @@ class InferableRunOperator(InferableTaskMixin, BaseRunOperator):
     :param initial_prompt: what the agent should do. Templated.
     :param result_schema: a JSON schema dict (an object schema with properties) or a pydantic
         model class for the structured result.
-    :param inferable_conn_id: the connection id (default ``inferable_default``).
-    :param cluster_id: overrides the connection's cluster id.
+    :param inferable_conn_id: the connection id (default ``inferable_default``). Templated.
+    :param cluster_id: overrides the connection's cluster id. Templated.
     :param system_prompt: the system prompt. Templated.
     :param name: a display name of the run. Templated.
     :param input: data appended to the prompt. Templated.
@@ -77,10 +116,14 @@ class InferableRunOperator(InferableTaskMixin, BaseRunOperator):
     :param interactive: allow follow-up messages (default ``False``: nobody chats with a task).
     :param reasoning_traces: ask the model for a reasoning string per tool call.
     :param enable_result_grounding: ask the model to cite tool outputs.
-    :param on_status_change: Inferable's status notification object (webhook, tool, ...).
-    :param on_paused: what to do when the run waits for an approval: ``"wait"`` (someone
+    :param on_status_change: Inferable's status notification object (webhook, tool, ...). Templated.
+    :param on_needs_action: what to do when the run waits for an approval: ``"wait"`` (someone
         approves in Inferable; the deadline still applies), ``"fail"``, or ``"ask"`` (ask a
-        human in Airflow and send the answer to Inferable, then keep waiting).
+        human in Airflow and send the answer to Inferable, then keep waiting); also as
+        ``{"APPROVAL": policy}``.
+    :param on_paused: deprecated name of ``on_needs_action``.
+    :param failed_grace: seconds a ``failed`` run must stay ``failed`` before the task fails
+        (Inferable may retry it: :data:`FAILED_GRACE`, 30 s; 0 believes the first ``failed``).
     :param approval_timeout: how long to wait for the human's answer with ``"ask"`` (the
         default answer is deny).
     :param inferable_run_id: use this run id instead of the derived idempotency key. Templated.
@@ -94,8 +137,16 @@ class InferableRunOperator(InferableTaskMixin, BaseRunOperator):
         "context",
         "tools",
         "inferable_run_id",
+        "on_status_change",
+        "inferable_conn_id",
+        "cluster_id",
     )
-    template_fields_renderers = {"input": "json", "context": "json", "initial_prompt": "md"}
+    template_fields_renderers = {
+        "input": "json",
+        "context": "json",
+        "initial_prompt": "md",
+        "on_status_change": "json",
+    }
 
     def __init__(
         self,
@@ -113,15 +164,17 @@ class InferableRunOperator(InferableTaskMixin, BaseRunOperator):
         reasoning_traces: bool | None = None,
         enable_result_grounding: bool | None = None,
         on_status_change: Mapping[str, Any] | None = None,
-        on_paused: OnPaused = "wait",
+        on_needs_action: OnNeedsAction | Mapping[str, OnNeedsAction] | None = None,
         approval_timeout: timedelta | None = timedelta(hours=24),
         inferable_run_id: str | None = None,
         cancel_on_kill: bool = False,
+        failed_grace: float = FAILED_GRACE,
+        on_paused: OnNeedsAction | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(cancel_on_kill=cancel_on_kill, **kwargs)
-        if on_paused not in ON_PAUSED:
-            raise ValueError(f"on_paused must be one of {', '.join(ON_PAUSED)}; got {on_paused!r}")
+        self.on_needs_action = read_on_needs_action(on_needs_action, on_paused, ON_NEEDS_ACTION)
+        self.failed_grace = check_grace(failed_grace)
         self.result = ResultSchema.from_argument(result_schema)  # checks the schema now
         self.result_schema = result_schema
         self.initial_prompt = initial_prompt
@@ -136,7 +189,6 @@ class InferableRunOperator(InferableTaskMixin, BaseRunOperator):
         self.reasoning_traces = reasoning_traces
         self.enable_result_grounding = enable_result_grounding
         self.on_status_change = on_status_change
-        self.on_paused = on_paused
         self.approval_timeout = approval_timeout
         self.inferable_run_id = inferable_run_id
 
@@ -149,7 +201,7 @@ class InferableRunOperator(InferableTaskMixin, BaseRunOperator):
             name=self.name,
             result_schema=self.result.json_schema if self.result else None,
             tools=self.tools,
-            on_status_change=self.on_status_change,
+            on_status_change=templated_object(self.on_status_change, "on_status_change"),
             input=templated_object(self.input, "input"),
             context=templated_object(self.context, "context"),
             reasoning_traces=self.reasoning_traces,
@@ -188,7 +240,7 @@ class InferableRunOperator(InferableTaskMixin, BaseRunOperator):
         raise RunFailedError(f"{MAX_GENERATIONS} runs of this task instance failed; not starting another")
 
     def handle_status(self, context: Any, run_id: str, status: RunStatus) -> dict[str, Any] | None:
-        """Validate a result; act on a run waiting for an approval per ``on_paused``; fail with the
+        """Validate a result; act on a run waiting for an approval per ``on_needs_action``; fail with the
         reason otherwise."""
         if status.state is RunState.NEEDS_ACTION and status.action is ActionNeeded.APPROVAL:
             self._on_approval(context, run_id, status)
@@ -208,10 +260,10 @@ class InferableRunOperator(InferableTaskMixin, BaseRunOperator):
         return run_manifest(self.hook, run_id, self.result, validate=status is not None)
 
     def _on_approval(self, context: Any, run_id: str, status: RunStatus) -> None:
-        """Fail (``on_paused="fail"``) or ask a human in Airflow (``"ask"``) about the approval."""
+        """Fail (``on_needs_action="fail"``) or ask a human in Airflow (``"ask"``) about the approval."""
         job_id = status.details.get("job_id")
-        if self.on_paused == "fail":
-            raise self.failure(run_id, status, what="waits for an approval and on_paused='fail'")
+        if self.on_needs_action == "fail":
+            raise self.failure(run_id, status, what="waits for an approval and on_needs_action='fail'")
         subject = f"Inferable run {run_id} asks to call {status.details.get('tool')!r}"
         body = (
             f"The agent wants to call the tool **{status.details.get('tool')}** with:\n\n"
@@ -252,6 +304,13 @@ class InferableRunOperator(InferableTaskMixin, BaseRunOperator):
         )
         self._publish(context, run_id)
         return self.wait(context, run_id)
+
+
+def check_grace(value: Any) -> float:
+    """``failed_grace`` checked: seconds, at least 0 (at most a day); else a ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 86400:
+        raise ValueError(f"failed_grace must be between 0 and 86400 seconds; got {value!r}")
+    return float(value)
 
 
 def run_manifest(

@@ -22,8 +22,10 @@ from airflow_provider_runs.validation import check_output_path, templated_object
 class InferenceShTaskOperator(BaseRunOperator):
     """Run an app on inference.sh and wait for its task to finish.
 
-    The task returns a small manifest: ``{"task_id", "status", "output" | "output_path",
-    "session_id", "url", "app"}``. Chain a session across tasks with ``session="new"`` in the
+    The task returns a small manifest: ``{"run_id", "status", "output" | "output_path",
+    "session_id", "url", "app"}`` (``run_id``: the inference.sh task id; the manifest's
+    ``task_id`` holds the same id for one more release and is deprecated, as it reads like
+    Airflow's task id). Chain a session across tasks with ``session="new"`` in the
     first task and ``session="{{ ti.xcom_pull(task_ids='first')['session_id'] }}"`` in the next.
 
     inference.sh has no idempotency key: a retried task finds the task its earlier try created
@@ -32,17 +34,18 @@ class InferenceShTaskOperator(BaseRunOperator):
 
     :param app: the app reference ``namespace/name@version`` (optionally ``:function``). Templated.
     :param input: the app input, a JSON object. Templated.
-    :param inference_sh_conn_id: the connection id (default ``inference_sh_default``).
-    :param app_id: the app id, an alternative to ``app``.
-    :param version_id: the app version id, with ``app_id``.
+    :param inference_sh_conn_id: the connection id (default ``inference_sh_default``). Templated.
+    :param app_id: the app id, an alternative to ``app``. Templated.
+    :param version_id: the app version id, with ``app_id``. Templated.
     :param function: entry point of a multi-function app. Templated.
     :param setup: setup parameters (affect worker warmth). Templated.
-    :param infra: ``cloud`` (default on the service), ``private`` or ``private_first``.
+    :param infra: ``cloud`` (default on the service), ``private`` or ``private_first``. Templated.
     :param workers: pin the task to these worker ids (private infra). Templated.
     :param webhook: URL the service POSTs to when the task ends (a hint only; the task still polls).
         Templated.
     :param session: ``"new"`` to start a session, or an existing session id. Templated.
     :param session_timeout: idle timeout of a new session, 1-3600 s; only with ``session="new"``.
+        Templated (a rendered text of digits is read as the number).
     :param run_at: schedule the task for later (RFC 3339 or datetime). Templated.
     :param metadata: the service's automation metadata object. Templated.
     :param output_path: where to write the task output as JSON (local path or object-storage
@@ -70,6 +73,11 @@ class InferenceShTaskOperator(BaseRunOperator):
         "run_at",
         "metadata",
         "output_path",
+        "app_id",
+        "version_id",
+        "infra",
+        "session_timeout",
+        "inference_sh_conn_id",
     )
     template_fields_renderers = {"input": "json", "setup": "json", "metadata": "json"}
 
@@ -138,7 +146,7 @@ class InferenceShTaskOperator(BaseRunOperator):
             "workers": self.workers,
             "webhook": self.webhook or None,
             "session": self.session or None,
-            "session_timeout": self.session_timeout,
+            "session_timeout": rendered_int(self.session_timeout),
             "run_at": self.run_at or None,
             "metadata": self.metadata,
         }
@@ -205,6 +213,14 @@ class InferenceShTaskOperator(BaseRunOperator):
         return file_uris(self._input()), list(self.__dict__.get("_lineage_outputs", ()))
 
 
+def rendered_int(value: Any) -> Any:
+    """A templated integer: a rendered text of digits is read as the number; anything else is
+    returned as it is (the request check names what is wrong with it)."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return value
+
+
 def task_manifest(
     hook: InferenceShHook,
     run_id: str,
@@ -214,14 +230,16 @@ def task_manifest(
     app: str | None,
     task: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The XCom manifest of a task: id, status, output (or the path it was written to), session, URL.
+    """The XCom manifest of a task: ``run_id`` (and its deprecated copy ``task_id``), status,
+    output (or the path it was written to), session, URL.
 
     Without a final ``status`` (``wait_for_completion=False``) the output is not read or written.
     ``task``: the task already read (else it is read here).
     """
     task = hook.get_task(run_id) if task is None else task
     manifest: dict[str, Any] = {
-        "task_id": run_id,
+        "run_id": run_id,
+        "task_id": run_id,  # deprecated: the same id as run_id (reads like Airflow's task id)
         "status": (status.details.get("status_name") if status else None) or task.get("status"),
         "app": app or task.get("app") or task.get("app_id"),
         "session_id": task.get("session_id"),

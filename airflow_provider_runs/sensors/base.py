@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
@@ -18,8 +19,13 @@ from airflow_provider_runs.validation import (
 )
 from airflow_provider_runs.waiting.arguments import WaitArgumentsMixin
 from airflow_provider_runs.waiting.deadline import defer_timeout
+from airflow_provider_runs.waiting.run_record import task_state_store
 from airflow_provider_runs.waiting.task_wait import RunWaitMixin
-from airflow_provider_runs.waiting.waiter import RunWaiter
+from airflow_provider_runs.waiting.vocabulary import check_on_cancelled
+from airflow_provider_runs.waiting.waiter import RunWaiter, Step
+
+HOLD_KEY = "airflow_provider_runs.hold"
+"""Where a rescheduled sensor keeps a hold between pokes (the task state store, Airflow 3.3+)."""
 
 
 class BaseRunSensor(RunWaitMixin, WaitArgumentsMixin, BaseSensorOperator):
@@ -32,6 +38,8 @@ class BaseRunSensor(RunWaitMixin, WaitArgumentsMixin, BaseSensorOperator):
         measured from the first wait of this try (see :mod:`airflow_provider_runs.waiting.deadline`).
     :param max_consecutive_failures: transient polling failures in a row before failing
         (5xx, timeouts, resets; a 429 is backpressure and never counts).
+    :param on_cancelled: what a run that ends ``CANCELLED`` does to the task: ``"fail"``
+        (default) or ``"skip"``.
     """
 
     operator_extra_links = (RunLink(),)
@@ -46,11 +54,14 @@ class BaseRunSensor(RunWaitMixin, WaitArgumentsMixin, BaseSensorOperator):
         poll_interval: timedelta | float | None = None,
         timeout: timedelta | float | None = 7 * 24 * 3600.0,
         max_consecutive_failures: int = 10,
+        on_cancelled: str = "fail",
         **kwargs: Any,
     ) -> None:
+        on_cancelled = check_on_cancelled(on_cancelled)
         poll, _ = self.check_wait_arguments(poll_interval, timeout, max_consecutive_failures)
         super().__init__(poke_interval=poll, timeout=timeout, **kwargs)
         self.run_id = run_id
+        self.on_cancelled = on_cancelled
         self.deferrable = deferrable
         self.poll_interval = poll
         self.max_consecutive_failures = max_consecutive_failures
@@ -97,15 +108,31 @@ class BaseRunSensor(RunWaitMixin, WaitArgumentsMixin, BaseSensorOperator):
         they are."""
         run_id = self._check_run_id()
         waiter = self.poke_waiter(run_id)
-        try:
-            step = waiter.on_status(self.hook.get_status(run_id))
-        except RunsApiError as exc:
-            step = waiter.on_error(exc)
+        store = task_state_store(context) if self.reschedule else None
+        if store is not None:
+            waiter.hold.restore(store.get(HOLD_KEY), run_id)
+        step = self._poll(waiter, run_id)
+        while step.event is None and self.reschedule and store is None and waiter.hold.holding:
+            time.sleep(step.sleep)  # nowhere to keep the hold between pokes: re-read in this one
+            step = self._poll(waiter, run_id)
+        if store is not None:
+            held = waiter.hold.to_value(run_id)
+            if held is not None:
+                store.set(HOLD_KEY, held)
+            elif store.get(HOLD_KEY) is not None:
+                store.delete(HOLD_KEY)
         if step.event is None:
             return False
         run_id, status = self.status_from_event(step.event)
         with fail_without_retry():
             return PokeReturnValue(is_done=True, xcom_value=self.finish(context, run_id, status))
+
+    def _poll(self, waiter: RunWaiter, run_id: str) -> Step:
+        """One status poll, judged by ``waiter``."""
+        try:
+            return waiter.on_status(self.hook.get_status(run_id))
+        except RunsApiError as exc:
+            return waiter.on_error(exc)
 
     def execute_complete(self, context: Any, event: Mapping[str, Any] | None = None) -> Any:
         """Map the trigger's event to the outcome."""

@@ -1,17 +1,16 @@
-"""Wait for an Edges run created elsewhere, or for the next run of a schedule."""
+"""Wait for an Edges run created elsewhere (the next run of a schedule: :mod:`.edges_schedule`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any, ClassVar
 
-from airflow_provider_runs.core.states import ActionNeeded, RunState, RunStatus, StopCondition
+from airflow_provider_runs.core.states import RunState, RunStatus, StopCondition
 from airflow_provider_runs.hooks.edges import EdgesHook
 from airflow_provider_runs.hooks.edges_groups import RunGroup, group_manifest
+from airflow_provider_runs.operators.edges_arguments import PAUSE_ACTIONS, read_needs_action
 from airflow_provider_runs.sensors.base import BaseRunSensor
-from airflow_provider_runs.validation import service_time
-from airflow_provider_runs.waiting.deadline import wait_deadline
 from airflow_provider_runs.waiting.errors import RunFailedError
 
 
@@ -20,35 +19,37 @@ class EdgesRunSensor(BaseRunSensor):
 
     ``SUCCEEDED`` succeeds; ``PARTIAL_SUCCEEDED`` follows ``partial_success`` (``"fail"`` or
     ``"succeed"``); ``FAILED``/``INVALID`` fail with the service's reason; ``BLOCKED``/``STOPPED``
-    fail with ``last_error`` unless ``on_paused="wait"``. A run group (the ``run_uid`` of a batch
+    fail with ``last_error`` unless ``on_needs_action="wait"``. A run group (the ``run_uid`` of a batch
     the operator split into several runs, ``uid1,uid2,...``) is waited on as one run.
 
     :param run_id: the run uid (or run group). Templated.
-    :param edges_conn_id: the connection id (default ``edges_default``).
+    :param edges_conn_id: the connection id (default ``edges_default``). Templated.
     :param partial_success: ``"fail"`` (default) or ``"succeed"``.
-    :param on_paused: ``"fail"`` (default) or ``"wait"`` for BLOCKED/STOPPED runs.
+    :param on_needs_action: ``"fail"`` (default) or ``"wait"`` for BLOCKED/STOPPED runs; one
+        policy for both or one each (``{"BLOCKED": "fail", "STOPPED": "wait"}``).
+    :param on_paused: deprecated name of ``on_needs_action``.
     """
 
     hook_class: ClassVar[type[EdgesHook]] = EdgesHook
     conn_id_field = "edges_conn_id"
-    template_fields: Sequence[str] = ("run_id",)
+    template_fields: Sequence[str] = ("run_id", "edges_conn_id")
 
     def __init__(
         self,
         *,
         edges_conn_id: str = EdgesHook.default_conn_name,
         partial_success: str = "fail",
-        on_paused: str = "fail",
+        on_needs_action: str | Mapping[str, str] | None = None,
+        on_paused: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         if partial_success not in ("fail", "succeed"):
             raise ValueError(f"partial_success must be 'fail' or 'succeed'; got {partial_success!r}")
-        if on_paused not in ("fail", "wait"):
-            raise ValueError(f"on_paused must be 'fail' or 'wait'; got {on_paused!r}")
+        self.needs_action = read_needs_action(on_needs_action, on_paused=on_paused, allowed=("fail", "wait"))
+        self.on_needs_action = {r.value: p for r, p in self.needs_action.items()}
         self.edges_conn_id = edges_conn_id
         self.partial_success = partial_success
-        self.on_paused = on_paused
 
     @cached_property
     def hook(self) -> EdgesHook:
@@ -56,8 +57,8 @@ class EdgesRunSensor(BaseRunSensor):
         return self.hook_class(self.conn_id, **self.hook_params())
 
     def stop_on_states(self) -> Sequence[StopCondition]:
-        """BLOCKED/STOPPED end the wait unless ``on_paused="wait"``."""
-        return () if self.on_paused == "wait" else (ActionNeeded.BLOCKED, ActionNeeded.STOPPED)
+        """BLOCKED/STOPPED end the wait unless their policy is ``"wait"``."""
+        return [action for action in PAUSE_ACTIONS if self.needs_action[action] != "wait"]
 
     def handle_status(self, context: Any, run_id: str, status: RunStatus) -> dict[str, Any] | None:
         """Succeed on SUCCEEDED (and PARTIAL when allowed); fail otherwise."""
@@ -66,16 +67,18 @@ class EdgesRunSensor(BaseRunSensor):
         return super().handle_status(context, run_id, status)
 
     def build_manifest(self, context: Any, run_id: str, status: RunStatus | None) -> dict[str, Any]:
-        """The run's status and counts (results stay at the service: read them with the hook);
-        for a run group, the combined status, the summed counts and each run's status."""
+        """The run's id (``run_id``, and as Edges names it, ``run_uid``), status and counts
+        (results stay at the service: read them with the hook); for a run group, the combined
+        status, the summed counts and each run's status."""
         group = RunGroup.parse(run_id)
         runs = [self.hook.get_run(uid) for uid in group]
         for uid, run in zip(group, runs, strict=True):
             if run.get("status") is None:
                 raise RunFailedError(f"Edges run {uid} has no status")
         if group.is_split:
-            return group_manifest(run_id, runs, status, self.run_url(run_id))
+            return {"run_id": run_id, **group_manifest(run_id, runs, status, self.run_url(run_id))}
         return {
+            "run_id": run_id,
             "run_uid": run_id,
             "status": runs[0].get("status"),
             "output_count": runs[0].get("output_count"),
@@ -83,38 +86,11 @@ class EdgesRunSensor(BaseRunSensor):
         }
 
 
-class EdgesScheduleRunSensor(EdgesRunSensor):
-    """Wait for the next run of a schedule (created after the sensor started), then for it to end.
+def __getattr__(name: str) -> Any:
+    """``EdgesScheduleRunSensor`` moved to :mod:`airflow_provider_runs.sensors.edges_schedule`
+    (imported lazily: that module imports this one)."""
+    if name == "EdgesScheduleRunSensor":
+        from airflow_provider_runs.sensors.edges_schedule import EdgesScheduleRunSensor
 
-    :param schedule_uid: the schedule's uid. Templated.
-    """
-
-    template_fields: Sequence[str] = ("schedule_uid",)
-
-    def __init__(self, *, schedule_uid: str, **kwargs: Any) -> None:
-        super().__init__(run_id="", **kwargs)
-        self.schedule_uid = schedule_uid
-
-    def execute(self, context: Any) -> Any:
-        """Find the schedule's next run, then wait for it like :class:`EdgesRunSensor`."""
-        from datetime import datetime, timezone
-
-        started = datetime.now(timezone.utc)
-        self.run_id = self._find_next_run(started, context)
-        return super().execute(context)
-
-    def _find_next_run(self, started: Any, context: Any) -> str:
-        import time
-
-        deadline = wait_deadline(self.timeout)
-        while True:
-            for run in self.hook.iter_runs(sort="-created_at", page_size=50):
-                if run.get("scheduled_run_uid") != self.schedule_uid:
-                    continue
-                created = service_time(run, "created_at", service="Edges")
-                if created is not None and created >= started.replace(microsecond=0):
-                    return str(run["uid"])
-                break
-            if deadline is not None and time.time() > deadline:
-                raise RunFailedError(f"Schedule {self.schedule_uid} started no run before the timeout")
-            time.sleep(self.poll_interval)
+        return EdgesScheduleRunSensor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,14 +21,14 @@ class InferenceShTaskSensor(BaseRunSensor):
     :class:`~airflow_provider_runs.operators.inference_sh.InferenceShTaskOperator`.
 
     :param run_id: the inference.sh task id (``task_...``). Templated.
-    :param inference_sh_conn_id: the connection id (default ``inference_sh_default``).
+    :param inference_sh_conn_id: the connection id (default ``inference_sh_default``). Templated.
     :param output_path: write the output as JSON here instead of returning it. Templated.
     :param status_numbering: overrides the connection's ``status_numbering``.
     """
 
     hook_class = InferenceShHook
     conn_id_field = "inference_sh_conn_id"
-    template_fields: Sequence[str] = ("run_id", "output_path")
+    template_fields: Sequence[str] = ("run_id", "output_path", "inference_sh_conn_id")
 
     def __init__(
         self,

@@ -119,6 +119,8 @@ class ServiceDescriptor:
     :param hook: ``module:Class`` of the service's hook.
     :param operators: modules holding the service's operators (provider info).
     :param sensors: modules holding the service's sensors (provider info).
+    :param triggers: modules holding the service's triggers (provider info); the generic run
+        trigger by default.
     :param default_base_url: the public API base URL (a connection without a host uses it).
     :param docs_url: the service's API documentation.
     :param console_url: the service's web console (where people look at runs).
@@ -136,6 +138,7 @@ class ServiceDescriptor:
     hook: str
     operators: tuple[str, ...] = ()
     sensors: tuple[str, ...] = ()
+    triggers: tuple[str, ...] = ("airflow_provider_runs.triggers.run_status",)
     default_base_url: str = ""
     docs_url: str = ""
     console_url: str = ""

@@ -34,6 +34,7 @@ from airflow_provider_runs.core.timers import coalesced_sleep
 from airflow_provider_runs.hooks.base import RunsHook
 from airflow_provider_runs.services import service_named
 from airflow_provider_runs.triggers.poller import PULL_FORWARD, StatusPoller, status_poller
+from airflow_provider_runs.waiting.hold import hold_kwargs, read_holds
 from airflow_provider_runs.waiting.waiter import EVENT_ERROR, RunWaiter, Step
 
 T = TypeVar("T")
@@ -108,6 +109,10 @@ class RunStatusTrigger(BaseTrigger):
         service (read in place of ``service``; a trigger built with it serializes it again).
     :param wait_started: UNIX time the task began waiting (default: when this trigger is built),
         kept across triggerer restarts so that the task's summary says how long the wait took.
+    :param hold: grace seconds by :class:`~airflow_provider_runs.core.states.RunState` name
+        (``{"FAILED": 30.0}``): such a status ends the wait only once it has held that long
+        (:mod:`~airflow_provider_runs.waiting.hold`; the deadline is not moved). Unknown names are
+        logged and ignored; triggers serialized before this argument existed hold nothing.
 
     Each change of the run (never each poll) is one line of the class's logger (one logger for
     every trigger of the process: a logger bound per wait would cost every wait long-lived
@@ -131,6 +136,7 @@ class RunStatusTrigger(BaseTrigger):
         run_url: str | None = None,
         hook_class: str | None = None,
         wait_started: float | None = None,
+        hold: dict[str, float] | None = None,
     ) -> None:
         super().__init__()
         self.service = service
@@ -146,6 +152,7 @@ class RunStatusTrigger(BaseTrigger):
         self.hook_params = dict(hook_params or {})
         self.run_url = run_url
         self.wait_started = float(wait_started) if wait_started is not None else time.time()
+        self.hold = hold_kwargs(read_holds(hold, log=self.log))
         self._hook: RunsHook | None = None
         self._hook_cls: type[RunsHook] | None = None
         self._batched = False
@@ -167,6 +174,7 @@ class RunStatusTrigger(BaseTrigger):
                 "hook_params": dict(self.hook_params),
                 "run_url": self.run_url,
                 "wait_started": self.wait_started,
+                "hold": dict(self.hold),
             },
         )
 
@@ -210,6 +218,7 @@ class RunStatusTrigger(BaseTrigger):
                 run_url=self.run_url,
                 log=self.logger(),  # one logger for every trigger: none bound per wait
                 started=self.wait_started,
+                hold=self.hold,
             )
             delay = window = 0.0  # with a shared poller, the wait before the next poll is its job
             while True:

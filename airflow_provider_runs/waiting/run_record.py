@@ -9,7 +9,7 @@ their run up at the service.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from airflow_provider_runs.validation import parse_timestamp
@@ -88,3 +88,15 @@ def mark_completed(context: Any, run_id: str) -> None:
     record = load_record(context)
     if record is not None and record.run_id == run_id:
         save_record(context, RunRecord(run_id, record.submitted_at, record.try_number, completed=True))
+
+
+def earliest_start(context: Any) -> datetime:
+    """When the task instance's DAG run started: the earliest an earlier try can have created a
+    run or sent a message (the look-up bound without a state store, Airflow < 3.3). A day ago when
+    the context has no DAG run with a time."""
+    dag_run = context.get("dag_run") if hasattr(context, "get") else None
+    for attr in ("start_date", "run_after", "logical_date", "queued_at"):
+        value = getattr(dag_run, attr, None)
+        if isinstance(value, datetime):
+            return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return datetime.now(timezone.utc) - timedelta(days=1)

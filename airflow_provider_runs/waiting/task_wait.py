@@ -19,6 +19,7 @@ from airflow_provider_runs.hooks.base import RunsHook
 from airflow_provider_runs.links import RUN_ID_XCOM_KEY, RUN_URL_XCOM_KEY
 from airflow_provider_runs.waiting.deadline import wait_deadline
 from airflow_provider_runs.waiting.errors import RunFailedError, RunFailedNoRetryError
+from airflow_provider_runs.waiting.hold import hold_kwargs, read_holds
 from airflow_provider_runs.waiting.progress import counts_of, log_tail, summary
 from airflow_provider_runs.waiting.waiter import EVENT_STATUS, EVENT_TIMEOUT, RunWaiter
 
@@ -53,6 +54,8 @@ class RunWaitMixin:
     poll_interval: float
     cancel_on_kill: bool = False
     max_consecutive_failures: int
+    on_cancelled: str = "fail"
+    """What a ``CANCELLED`` run does to the task: ``"fail"`` (default) or ``"skip"``."""
     _run_id: str | None = None
 
     @property
@@ -87,6 +90,11 @@ class RunWaitMixin:
         act: a non-terminal ``RunState`` or an ``ActionNeeded`` reason of a ``NEEDS_ACTION`` run."""
         return ()
 
+    def hold_states(self) -> dict[RunState, float]:
+        """Grace seconds by state the service may take back (:mod:`~airflow_provider_runs.waiting.hold`):
+        such a status ends the wait only once it has held that long. Default: none."""
+        return {}
+
     def stop_conditions(self) -> tuple[StopCondition, ...]:
         """:meth:`stop_on_states`, checked (names are read with ``stop_condition``), in order."""
         return tuple(dict.fromkeys(stop_condition(s) for s in self.stop_on_states()))
@@ -110,6 +118,8 @@ class RunWaitMixin:
         if not status.state.is_terminal:  # a pause the task acts on: the wait may go on
             return self.secret_free(self.handle_status(context, run_id, status))
         try:
+            if status.state is RunState.CANCELLED and self.on_cancelled == "skip":
+                raise self.skip(run_id, status)
             manifest = self.handle_status(context, run_id, status)
         except BaseException:
             self.summarize(run_id, status, None)
@@ -163,6 +173,15 @@ class RunWaitMixin:
         if status.message:
             text += f": {status.message}"
         return RunFailedError(f"{text}. Run: {self.run_url(run_id)}")
+
+    def skip(self, run_id: str, status: RunStatus) -> BaseException:
+        """The skip of a task whose run was cancelled, with ``on_cancelled="skip"``."""
+        from airflow.providers.common.compat.sdk import AirflowSkipException
+
+        text = f"{self.hook_class.service} run {run_id} was cancelled (status {status.raw_status!r})"
+        if status.message:
+            text += f": {status.message}"
+        return AirflowSkipException(f"{text}; skipping (on_cancelled='skip'). Run: {self.run_url(run_id)}")
 
     def _publish(self, context: Any, run_id: str) -> None:
         """Push the run id and URL to XCom (the extra link reads the URL) before waiting."""
@@ -218,6 +237,7 @@ class RunWaitMixin:
             stop_on_states=self.stop_conditions(),
             run_url=run_url,
             log=self.task_log,
+            hold=self.hold_states(),
         )
 
     def make_trigger(self, run_id: str, deadline: float | None) -> RunStatusTrigger:
@@ -236,6 +256,7 @@ class RunWaitMixin:
             hook_params=self.hook_params(),
             run_url=self.run_url(run_id),
             wait_started=time.time(),
+            hold=hold_kwargs(read_holds(self.hold_states())),
         )
 
     def poll_until_done(self, run_id: str, deadline: float | None) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from airflow_provider_runs.core.errors import RateLimitedError, RunsApiError, re
 from airflow_provider_runs.core.retry import RetryPolicy
 from airflow_provider_runs.core.states import RunStatus, StopCondition, ends_wait, stop_condition
 from airflow_provider_runs.core.timers import sane_seconds
+from airflow_provider_runs.waiting.hold import Hold, HoldConfig
 from airflow_provider_runs.waiting.progress import ChangeLog
 
 EVENT_STATUS = "status"
@@ -64,6 +65,9 @@ class RunWaiter(ChangeLog):
         one line per change of the run (:class:`~.progress.ChangeLog`), never one per poll.
     :param started: UNIX time the wait began (default: now), carried in events as
         ``waited_since`` so the task's summary can say how long it waited.
+    :param hold: grace seconds by state (:mod:`~airflow_provider_runs.waiting.hold`): a status in
+        such a state ends the wait only once it has been seen for its grace (``{"FAILED": 30}``:
+        a ``failed`` the service may take back); the deadline is never moved by a hold.
     """
 
     def __init__(
@@ -77,6 +81,7 @@ class RunWaiter(ChangeLog):
         run_url: str | None = None,
         log: Any = None,
         started: float | None = None,
+        hold: HoldConfig | None = None,
     ) -> None:
         super().__init__(run_id, log or logging.getLogger(__name__))
         self.poll_interval = max(float(poll_interval), MIN_SLEEP)
@@ -89,6 +94,7 @@ class RunWaiter(ChangeLog):
         self.rate_limited = 0
         """Rate-limit answers in a row (never ends the wait)."""
         self.last: RunStatus | None = None
+        self.hold = Hold(hold)
         self._backoff = RetryPolicy(
             initial_backoff=self.poll_interval,
             max_backoff=max(60.0, self.poll_interval),
@@ -118,6 +124,8 @@ class RunWaiter(ChangeLog):
         """Return the timeout event when the deadline has passed."""
         remaining = self.remaining()
         if remaining is not None and remaining <= 0:
+            if self.hold.holding and self.last is not None:  # the deadline cuts a hold short
+                return self._status_event(self.last)
             return self.event(EVENT_TIMEOUT, self._timeout_message())
         return None
 
@@ -125,13 +133,33 @@ class RunWaiter(ChangeLog):
         """Report a successful poll (a change of the run is logged: :meth:`observe`)."""
         self.failures = 0
         self.rate_limited = 0
+        was_holding = self.hold.holding
         self.last = status
+        left = self.hold.judge(status, time.time())
+        if left is not None:
+            if not was_holding:
+                self.log.warning(
+                    "Run %s reports %r (%s)%s; the service may take it back: reading it again "
+                    "for up to %gs before believing it.",
+                    self.run_id,
+                    status.raw_status,
+                    status.state.value,
+                    f": {status.message}" if status.message else "",
+                    self.hold.grace(status.state),
+                )
+            return Step(sleep=self._clip(min(self.poll_interval, left)))
+        if was_holding and not self.hold.holding:
+            self.log.warning("Run %s left the held status: it is %r again.", self.run_id, status.raw_status)
         if ends_wait(status, self.stop_on):
-            # A run that ended is told by the task's summary; a pause that ends the wait is news.
-            self.observe(status, quiet=status.state.is_terminal)
-            return Step(event=self.event(EVENT_STATUS, f"Run {self.run_id} is {status.state.value}"))
+            return Step(event=self._status_event(status))
         self.observe(status)
         return Step(sleep=self._clip(self.poll_interval))
+
+    def _status_event(self, status: RunStatus) -> dict[str, Any]:
+        """The event of a status that ends the wait."""
+        # A run that ended is told by the task's summary; a pause that ends the wait is news.
+        self.observe(status, quiet=status.state.is_terminal)
+        return self.event(EVENT_STATUS, f"Run {self.run_id} is {status.state.value}")
 
     def on_error(self, exc: BaseException) -> Step:
         """Report a failed poll: retry transient errors with backoff, give up on the rest."""

@@ -25,7 +25,7 @@ def test_session_dag(run_dag):
     second = xcom_result(dag_run, "continue_session")
     assert first["session_id"] and second["session_id"] == first["session_id"]
     assert first["output"]["count"] == 1 and second["output"]["count"] == 2
-    assert xcom_result(dag_run, "open_session", key="run_url").endswith(first["task_id"])
+    assert xcom_result(dag_run, "open_session", key="run_url").endswith(first["run_id"])
 
 
 def test_batch_dag(run_dag, runs_emulator_env, capfd):

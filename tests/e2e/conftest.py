@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from example_ids import APPROVAL_DAG, EXAMPLE_DAG_IDS
+from example_ids import APPROVAL_DAG, EXAMPLE_DAG_IDS, RERUN_DAG, RERUN_FAIL_SHARE
 from stack import OUTPUT_DIR, AirflowStack, wait_until
 
 
@@ -92,7 +92,21 @@ def example_runs(stack: AirflowStack) -> dict[str, Any]:
     """Trigger every example DAG, answer the approval, wait for all; return runs and timings."""
     before = stack.counters()
     started = time.monotonic()
-    run_ids = {dag_id: stack.trigger(dag_id) for dag_id in EXAMPLE_DAG_IDS}
+    # The rerun example's first batch loses 3% of its inputs (a scenario of the emulator's next
+    # Edges run), so its second task has something to rerun. It starts alone, until its first run
+    # exists, so that no other example's Edges run takes that scenario.
+    scenario = {"fail_share": RERUN_FAIL_SHARE, "error_label": "GENERIC_ERROR"}
+    stack.emulator(
+        "POST", "/_emulator/scenarios", json={"service": "edges", "count": 1, "scenario": scenario}
+    )
+    run_ids = {RERUN_DAG: stack.trigger(RERUN_DAG)}
+    wait_until(
+        lambda: stack.counters()["edges"]["runs_created"] > before["edges"]["runs_created"],
+        300,
+        "the rerun example's first Edges run",
+        interval=1,
+    )
+    run_ids |= {dag_id: stack.trigger(dag_id) for dag_id in EXAMPLE_DAG_IDS if dag_id != RERUN_DAG}
     approval = answer_approval(stack, run_ids[APPROVAL_DAG], "Approve")
     runs = {dag_id: stack.wait_for_run(dag_id, run_id, timeout=900) for dag_id, run_id in run_ids.items()}
     return {

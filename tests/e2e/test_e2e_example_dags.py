@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from example_ids import APPROVAL_DAG, EXAMPLE_DAG_IDS
+from example_ids import APPROVAL_DAG, EXAMPLE_DAG_IDS, RERUN_DAG, RERUN_FAIL_SHARE
 from stack import AirflowStack
 
 pytestmark = pytest.mark.timeout(1200)
@@ -39,12 +39,15 @@ def test_every_remote_run_was_created_once(example_runs):
             ("edges", "runs_created"),
         )
     }
-    # 2 session tasks + 5 mapped echoes; the report and the approval runs; Edges: one async run
-    # of the nightly file (20,000 inputs, under the 100,000 a run takes: not split) and one live
-    # call (linkedin-extract-people answers one page: one call, one LIVE run). The weekly
-    # schedule creates a schedule, not a run: its first execution is the next Monday 06:00 in
-    # Paris, and the emulator runs in real time (no --time-scale in the stack).
-    assert created == {"inference_sh": 7, "inferable": 2, "edges": 2}, created
+    # inference.sh: 2 session tasks + 5 mapped echoes, and the day-two DAG's 3 jobs it cancels and
+    # its session task. Inferable: the report and the approval runs, and the day-two agent (its
+    # follow-up message continues that run). Edges: one async run of the nightly file (20,000
+    # inputs, under the 100,000 a run takes: not split), one live call (linkedin-extract-people
+    # answers one page: one call, one LIVE run), and the rerun example's first run and its rerun
+    # of the failed inputs. The weekly schedule creates a schedule, not a run: its first execution
+    # is the next Monday 06:00 in Paris, and the emulator runs in real time (no --time-scale in
+    # the stack); the retire example cancels by name and creates nothing.
+    assert created == {"inference_sh": 11, "inferable": 3, "edges": 4}, created
     schedules = after["edges"].get("schedules_created", 0) - before["edges"].get("schedules_created", 0)
     assert schedules == 1, schedules
 
@@ -95,7 +98,8 @@ def test_inferable_approval_answered_through_the_api(stack, example_runs):
     assert _states(stack, example_runs, dag_id) == {"notify_customer": "success"}
     assert "send_email" in example_runs["approval"]["subject"], example_runs["approval"]
     before, after = example_runs["before"], example_runs["after"]
-    assert after["inferable"].get("approvals", 0) - before["inferable"].get("approvals", 0) == 1
+    # this one, answered through Airflow's HITL, and the day-two DAG's InferableApprovalOperator
+    assert after["inferable"].get("approvals", 0) - before["inferable"].get("approvals", 0) == 2
     manifest = _xcom(stack, example_runs, dag_id, "notify_customer")
     assert manifest["status"] == "done" and manifest["result"]["sent"] is True, manifest
 
@@ -121,6 +125,59 @@ def test_edges_live_and_schedule(stack, example_runs):
     assert _xcom(stack, example_runs, dag_id, "weekly_schedule")["schedule_uid"]
     lookup = _xcom(stack, example_runs, dag_id, "lookup_one_profile")
     assert lookup["linkedin_profile_url"] == "https://www.linkedin.com/in/jdoe", lookup  # the live result
+
+
+def test_edges_rerun_failed_inputs(stack, example_runs):
+    """The first batch loses 3% of its inputs; the rerun sends exactly those and the counts merge."""
+    dag_id = RERUN_DAG
+    assert _states(stack, example_runs, dag_id) == dict.fromkeys(
+        ("export_profiles", "enrich_profiles", "rerun_failed_inputs", "report"), "success"
+    )
+    first = _xcom(stack, example_runs, dag_id, "enrich_profiles")
+    rerun = _xcom(stack, example_runs, dag_id, "rerun_failed_inputs")
+    failed = first["failed_inputs"]
+    assert first["status"] == "PARTIAL_SUCCEEDED" and 0 < failed < 10_000, first
+    assert abs(failed - RERUN_FAIL_SHARE * 10_000) < 150, first  # the scripted share, not luck
+    assert rerun["sent_inputs"] == rerun["inputs"] == failed and rerun["status"] == "SUCCEEDED", rerun
+    assert rerun["run_id"] != first["run_id"]
+    assert rerun["merged"] == {
+        "inputs": 10_000,
+        "succeeded_inputs": 10_000,
+        "failed_inputs": 0,
+        "results": 10_000,
+    }, rerun
+    assert _xcom(stack, example_runs, dag_id, "report")["rerun_sent"] == failed
+
+
+def test_day_two_operations(stack, example_runs):
+    """Cancel by listing, end a session, approve and continue an agent run, list on every service."""
+    dag_id = "example_day_two"
+    states = _states(stack, example_runs, dag_id)
+    assert set(states.values()) == {"success"}, states
+    assert sum(1 for task in states if task.startswith("cancel_each[")) == 3, states
+    summary = _xcom(stack, example_runs, dag_id, "report")
+    assert summary["cancelled"] == ["cancelled"] * 3, summary
+    # the rerun example's first run ended PARTIAL_SUCCEEDED, but may have ended after the listing
+    assert set(summary["edges_runs_to_rerun"]) <= {
+        _xcom(stack, example_runs, RERUN_DAG, "enrich_profiles")["run_id"]
+    }
+    approved = _xcom(stack, example_runs, dag_id, "approve_send_email")
+    assert approved["outcome"] == "approved" and approved["run_id"] in summary["agent_runs_done"], approved
+    follow_up = _xcom(stack, example_runs, dag_id, "follow_up")
+    # "already_sent": a retry found the message its first try sent. Airflow can fail a deferred
+    # task whose trigger fires within seconds (the worker's stale "success" for the deferral meets
+    # the resumed task: apache/airflow#67287, #72716); the retry must not send it twice.
+    assert follow_up["outcome"] in {"sent", "already_sent"} and follow_up["reply"], follow_up
+    ended = _xcom(stack, example_runs, dag_id, "end_session")
+    assert ended["outcome"] == "ended", ended
+    before, after = example_runs["before"], example_runs["after"]
+    assert after["inference_sh"]["cancels"] - before["inference_sh"]["cancels"] == 3
+    assert after["inferable"]["messages_added"] - before["inferable"].get("messages_added", 0) == 1
+
+
+def test_edges_schedule_retire(stack, example_runs):
+    dag_id = "example_edges_schedule_retire"
+    assert _states(stack, example_runs, dag_id) == {"cancel_schedule": "success"}
 
 
 def test_extra_links_point_at_the_runs(stack, example_runs):

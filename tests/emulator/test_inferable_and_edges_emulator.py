@@ -92,6 +92,17 @@ def test_inferable_list_limit_bounds(inf):
     assert resp.status_code == 400 and resp.json()["queryParameterErrors"]["issues"]
 
 
+def test_inferable_list_type_filter(inf):
+    run = inf("POST", "/runs", json={"initialPrompt": "x"}).json()
+    ids = {
+        kind: [r["id"] for r in inf("GET", "/runs", params={"type": kind}).json()]
+        for kind in ("all", "conversation", "workflow")
+    }
+    assert run["id"] in ids["all"] and run["id"] in ids["conversation"] and ids["workflow"] == []
+    resp = inf("GET", "/runs", params={"type": "batch"})
+    assert resp.status_code == 400 and resp.json()["queryParameterErrors"]["issues"][0]["path"] == ["type"]
+
+
 def test_inferable_no_prompt_stays_pending(inf):
     run = inf("POST", "/runs", json={"name": "no prompt"}).json()
     time.sleep(0.3)

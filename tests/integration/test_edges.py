@@ -116,11 +116,11 @@ def test_failures(emu, path, status):
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize(
     ("status", "scenario", "arg"),
-    [("BLOCKED", {"block_run": True}, "on_blocked"), ("STOPPED", {"stop_run": True}, "on_stopped")],
+    [("BLOCKED", {"block_run": True}, "BLOCKED"), ("STOPPED", {"stop_run": True}, "STOPPED")],
 )
 @pytest.mark.parametrize("policy", ["fail", "resume", "wait"])
 def test_paused_runs(emu, path, status, scenario, arg, policy):
-    op = operator(scenario=scenario, **{arg: policy}, timeout=2 if policy == "wait" else 30)
+    op = operator(scenario=scenario, on_needs_action={arg: policy}, timeout=2 if policy == "wait" else 30)
     if policy == "fail":
         with pytest.raises(RunFailedError, match=rf"is {status}"):
             run(op, path)
@@ -134,7 +134,8 @@ def test_paused_runs(emu, path, status, scenario, arg, policy):
 
 @pytest.mark.parametrize("path", PATHS)
 def test_resume_limit(emu, path):
-    op = operator(scenario={"block_run": True, "block_again": True}, on_blocked="resume", max_resumes=2)
+    scenario = {"block_run": True, "block_again": True}
+    op = operator(scenario=scenario, on_needs_action={"BLOCKED": "resume"}, max_resumes=2)
     with pytest.raises(RunFailedError, match="after 2 resumes"):
         run(op, path)
     assert counters(emu)["resumes"] == 2
@@ -271,6 +272,7 @@ def test_sensor(emu, path):
     result = run_deferrable(sensor, ctx) if sensor.deferrable else sensor.execute(ctx)
     uid = created["run_uid"]
     assert result == {
+        "run_id": uid,
         "run_uid": uid,
         "status": "SUCCEEDED",
         "output_count": 5,
@@ -335,7 +337,8 @@ def test_malformed_file_line(emu, tmp_path):
     ("kwargs", "message"),
     [
         ({"partial_success": "maybe"}, "partial_success must be one of"),
-        ({"on_blocked": "x"}, "on_blocked must be"),
+        ({"on_needs_action": "x"}, "on_needs_action must be"),
+        ({"on_needs_action": {"APPROVAL": "wait"}}, "on_needs_action takes the reasons BLOCKED, STOPPED"),
         ({"mode": "stream"}, "mode must be live, async or schedule"),
         ({"max_pages": 0}, "max_pages must be"),
     ],

@@ -71,6 +71,7 @@ def operator(**kwargs):
         "result_schema": Report,
         "poll_interval": 0.05,
         "timeout": 30,
+        "failed_grace": 0.2,  # a failed run holds this long before the task believes it
     }
     return InferableRunOperator(**{**defaults, **kwargs})
 
@@ -110,23 +111,23 @@ def test_failed(emu, path):
 
 @pytest.mark.parametrize("path", PATHS)
 def test_tool_call_pauses_are_not_questions(emu, path):
-    op = operator(tools=["tickets_search"], on_paused="fail", context={"_emulator": {"tool_calls": 3}})
+    op = operator(tools=["tickets_search"], on_needs_action="fail", context={"_emulator": {"tool_calls": 3}})
     assert run(op, path)["status"] == "done"
 
 
 @pytest.mark.parametrize("path", PATHS)
 def test_approval_with_on_paused_fail(emu, path):
     scenario = {"approval": {"tool": "send_email", "input": {"to": "x@example.com"}}}
-    op = operator(tools=["send_email"], on_paused="fail", context={"_emulator": scenario})
+    op = operator(tools=["send_email"], on_needs_action="fail", context={"_emulator": scenario})
     with pytest.raises(RunFailedError, match="send_email") as err:
         run(op, path)
-    assert "on_paused='fail'" in str(err.value)
+    assert "on_needs_action='fail'" in str(err.value)
 
 
 @pytest.mark.parametrize("path", PATHS)
 def test_approval_with_on_paused_wait_keeps_waiting_until_the_deadline(emu, path):
     scenario = {"approval": {"tool": "send_email", "input": {}}}
-    op = operator(tools=["send_email"], on_paused="wait", context={"_emulator": scenario}, timeout=1.0)
+    op = operator(tools=["send_email"], on_needs_action="wait", context={"_emulator": scenario}, timeout=1.0)
     with pytest.raises(RunFailedError, match="did not finish before the deadline; last status 'paused'"):
         run(op, path)
 
@@ -220,7 +221,7 @@ def test_sensor_with_on_paused_fail_fails_on_an_approval(emu, path):
     scenario = {"approval": {"tool": "send_email", "input": {}}}
     created = operator(tools=["send_email"], context={"_emulator": scenario}, wait_for_completion=False)
     run_id = created.execute(context())["run_id"]
-    sensor = InferableRunSensor(task_id="watch", run_id=run_id, on_paused="fail", poll_interval=0.05,
+    sensor = InferableRunSensor(task_id="watch", run_id=run_id, on_needs_action="fail", poll_interval=0.05,
                                 timeout=30, deferrable=path == "deferrable")  # fmt: skip
     with pytest.raises(RunFailedError, match=r"approval.*send_email"):
         run_deferrable(sensor, context()) if sensor.deferrable else sensor.execute(context())
@@ -229,7 +230,7 @@ def test_sensor_with_on_paused_fail_fails_on_an_approval(emu, path):
 def test_async_twins_answer_as_the_blocking_calls(emu):
     """Each call is one description run by two drivers: both give the same answers."""
     scenario = {"approval": {"tool": "send_email", "input": {"to": "x@example.com"}}}
-    op = operator(tools=["send_email"], context={"_emulator": scenario}, on_paused="fail")
+    op = operator(tools=["send_email"], context={"_emulator": scenario}, on_needs_action="fail")
     with pytest.raises(RunFailedError):
         run(op, "worker")  # ends once the run waits for the approval
     run_id = op.hook.list_runs()[0]["id"]
@@ -276,7 +277,7 @@ def requests_sent(emu) -> int:
         ({"result_schema": {"type": "object"}}, "must have 'properties'"),
         ({"result_schema": {"type": "object", "properties": {"bad name": {}}}}, "property name 'bad name'"),
         ({"result_schema": dict}, "not a pydantic BaseModel"),
-        ({"on_paused": "ignore"}, "on_paused must be one of"),
+        ({"on_needs_action": "ignore"}, "on_needs_action must be one of"),
         ({"poll_interval": 0}, "poll_interval must be a positive number"),
     ],
 )

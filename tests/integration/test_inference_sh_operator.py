@@ -32,7 +32,7 @@ def run(op, path, context=None):
 
 
 def comparable(manifest):
-    return {k: v for k, v in manifest.items() if k not in ("task_id", "url")}
+    return {k: v for k, v in manifest.items() if k not in ("run_id", "task_id", "url")}
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -216,6 +216,7 @@ def test_sensor(emulator, path, outcome, ok):
         # both paths return the manifest (poke mode through PokeReturnValue's xcom_value)
         result = run_deferrable(sensor, context) if sensor.deferrable else sensor.execute(context)
         assert result == {
+            "run_id": task_id,
             "task_id": task_id,
             "status": "completed",
             "app": "app_acme_echo",  # the task's app id

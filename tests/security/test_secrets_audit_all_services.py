@@ -86,6 +86,7 @@ def failing_op(deferrable: bool) -> InferableRunOperator:
         task_id="agent",
         initial_prompt="x",
         poll_interval=0.05,
+        failed_grace=0.2,
         deferrable=deferrable,
         context={"_emulator": {"outcome": "failed", "failure_reason": "boom"}},
     )

@@ -154,7 +154,7 @@ def build_operator(task: SoakTask, crash: bool) -> Any:
             "result": {"n": 1},
         }
         cls = InferableRunOperator
-        kwargs = {"initial_prompt": "soak", "context": {"_emulator": scenario}}
+        kwargs = {"initial_prompt": "soak", "context": {"_emulator": scenario}, "failed_grace": 0.2}
     else:
         scenario = {
             "tag": task.tag,

@@ -208,7 +208,7 @@ def test_group_outcomes():
 )
 def test_operator_stop_conditions(on_blocked, on_stopped, expected):
     op = EdgesActionOperator(
-        task_id="t", action="a", inputs=[{}], on_blocked=on_blocked, on_stopped=on_stopped
+        task_id="t", action="a", inputs=[{}], on_needs_action={"BLOCKED": on_blocked, "STOPPED": on_stopped}
     )
     assert list(op.stop_on_states()) == expected
 
@@ -218,7 +218,7 @@ def test_sensor_stop_conditions():
         ActionNeeded.BLOCKED,
         ActionNeeded.STOPPED,
     ]
-    assert list(EdgesRunSensor(task_id="s", run_id="r", on_paused="wait").stop_on_states()) == []
+    assert list(EdgesRunSensor(task_id="s", run_id="r", on_needs_action="wait").stop_on_states()) == []
 
 
 # -- the async twins never block ------------------------------------------------------------------

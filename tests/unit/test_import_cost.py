@@ -33,7 +33,11 @@ def loaded_after(statements: str) -> dict[str, bool]:
 
 
 def test_every_operator_and_sensor_module_is_checked():
-    assert len(MODULES) == 6 and all(".operators." in m or ".sensors." in m for m in MODULES)
+    assert all(".operators." in m or ".sensors." in m for m in MODULES) and len(set(MODULES)) == len(MODULES)
+    for service in ("inference_sh", "inferable", "edges"):
+        assert {f"airflow_provider_runs.{role}.{service}" for role in ("operators", "sensors")} <= set(
+            MODULES
+        )
 
 
 @pytest.mark.parametrize("module", MODULES)

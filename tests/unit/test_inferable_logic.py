@@ -52,10 +52,10 @@ def test_stop_conditions_follow_on_paused(on_paused, stop):
     from airflow_provider_runs.operators.inferable import InferableRunOperator
     from airflow_provider_runs.sensors.inferable import InferableRunSensor
 
-    op = InferableRunOperator(task_id="agent", initial_prompt="Count", on_paused=on_paused)
+    op = InferableRunOperator(task_id="agent", initial_prompt="Count", on_needs_action=on_paused)
     assert tuple(op.stop_on_states()) == stop
     if on_paused != "ask":  # a sensor cannot ask
-        sensor = InferableRunSensor(task_id="watch", run_id="run-1", on_paused=on_paused)
+        sensor = InferableRunSensor(task_id="watch", run_id="run-1", on_needs_action=on_paused)
         assert tuple(sensor.stop_on_states()) == stop
 
 
@@ -154,7 +154,7 @@ def test_the_wait_after_an_approval_keeps_the_tries_deadline(mocker):
     from airflow_provider_runs.operators.inferable import InferableRunOperator
 
     op = InferableRunOperator(
-        task_id="agent", initial_prompt="Count", on_paused="ask", timeout=3600, deferrable=True
+        task_id="agent", initial_prompt="Count", on_needs_action="ask", timeout=3600, deferrable=True
     )
     answers = []
     mocker.patch.object(InferableRunOperator, "hook", mocker.PropertyMock(return_value=mocker.Mock()))

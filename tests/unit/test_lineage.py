@@ -237,7 +237,8 @@ def test_operator_modules_do_not_import_openlineage():
         "print(json.dumps(sorted(m for m in set(sys.modules) - before if 'openlineage' in m "
         "or m == 'airflow_provider_runs.lineage_facet')))"
     )
-    assert len(OPERATOR_MODULES) == 3 and json.loads(added) == []
+    # every operator module of the three services (run operators and day-two operators)
+    assert len(OPERATOR_MODULES) >= 3 * 3 and json.loads(added) == []
     client = fresh_interpreter(
         f"import sys\n{imports}\nprint(sorted(m for m in sys.modules if m.split('.')[0] == 'openlineage'))"
     )

@@ -15,7 +15,6 @@ from airflow_provider_runs.hooks.inference_sh import InferenceShHook
 from airflow_provider_runs.hooks.inference_sh_requests import created_at
 from airflow_provider_runs.operators import claims
 from airflow_provider_runs.operators.edges_launch import runs_named
-from airflow_provider_runs.sensors.edges import EdgesScheduleRunSensor
 from airflow_provider_runs.validation import (
     InvalidArgumentError,
     parse_datetime,
@@ -196,33 +195,6 @@ def test_the_edges_look_up_stops_at_its_cut_off():
     ]
     found = runs_named(_Runs(runs), "act", "airflow:x", since=at(2026, 1, 2, 9))  # type: ignore[arg-type]
     assert found == {"airflow:x:part1of2": "r3"}  # r2 was created at 08:59 UTC
-
-
-@pytest.mark.parametrize(
-    ("created", "is_next"),
-    [
-        ("2026-01-02T10:30:00Z", True),
-        ("2026-01-02T10:30:00.000000001Z", True),
-        ("2026-01-02T12:31:00+02:00", True),  # 10:31 UTC
-        ("2026-01-02T12:00:00+02:00", False),  # 10:00 UTC, before the sensor started (text says 12:00)
-        ("2026-01-02T10:29:59.999Z", False),
-        ("not a time", False),
-    ],
-)
-def test_the_schedule_sensor_takes_only_a_run_created_after_it_started(created, is_next):
-    sensor = EdgesScheduleRunSensor(task_id="next", schedule_uid="s1", timeout=0.01, poll_interval=0.01)
-    sensor.__dict__["hook"] = _Runs(
-        [
-            {"uid": "other", "scheduled_run_uid": "s2", "created_at": "2026-01-02T11:00:00Z"},
-            {"uid": "r1", "scheduled_run_uid": "s1", "created_at": created},
-        ]
-    )
-    started = at(2026, 1, 2, 10, 30, 0, 400000)
-    if is_next:
-        assert sensor._find_next_run(started, {}) == "r1"
-    else:
-        with pytest.raises(Exception, match="started no run before the timeout"):
-            sensor._find_next_run(started, {})
 
 
 # -- the package's own records ---------------------------------------------------------------------

@@ -13,5 +13,5 @@ def test_greeting_headline(runs_dag_test, runs_emulator):
     assert result.task_states == {"shout": "success", "headline": "success"}
     assert result.return_values["shout"]["output"] == {"text": "GOOD MORNING"}
     assert result.return_values["headline"] == "** GOOD MORNING **"
-    assert result.xcom("shout", key="run_id") == result.return_values["shout"]["task_id"]
+    assert result.xcom("shout", key="run_id") == result.return_values["shout"]["run_id"]
     assert runs_emulator.control.counters()["inference_sh"]["tasks_created"] == 1

@@ -102,6 +102,13 @@ ACTIONS = {
         Action(
             "salesnavigator-search-people", "sales_navigator_profile_search_url", SALES_SEARCH_URL, lists=True
         ),
+        # The incremental actions of spec §2.9 (``continue``); their input keys are not published:
+        # an assumption, the profile (or company page) whose connections, messages, viewers or
+        # followers are read.
+        Action("linkedin-extract-connections", "linkedin_profile_url", PROFILE_URL, lists=True),
+        Action("linkedin-extract-messages", "linkedin_profile_url", PROFILE_URL, lists=True),
+        Action("linkedin-extract-profile-viewers", "linkedin_profile_url", PROFILE_URL, lists=True),
+        Action("linkedin-extract-page-followers", "linkedin_company_url", COMPANY_URL, lists=True),
     )
 }
 

@@ -149,7 +149,7 @@ class EdgesEmulator(ServiceEmulator):
         callback = self.check_callback(body) if schedule is None else schedule.callback
         scenario = dict(params.get("_emulator") or {}) or self.take_scenario()
         failed: dict[int, dict[str, Any]] = {}
-        label = scenario.get("error_label", "NO_RESULT")
+        label = scenario.get("error_label", "GENERIC_ERROR")
         for i, item in enumerate(inputs):
             problem = action.check(item)
             if problem:

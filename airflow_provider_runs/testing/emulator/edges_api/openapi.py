@@ -89,5 +89,13 @@ def openapi_paths() -> dict[str, dict[str, Any]]:
         },
         "/runs/{uid}/inputs": {"get": operation("Edges: run inputs", parameters=uid + LIST)},
         "/runs/{uid}/resume": {"post": operation("Edges: resume", parameters=uid)},
+        "/runs/{uid}/continue": {"post": operation("Edges: continue", parameters=uid)},
         "/schedules": {"get": operation("Edges: list schedules", parameters=LIST)},
+        "/schedules/{uid}": {"get": operation("Edges: get a schedule", parameters=uid)},
+        "/schedules/{uid}/{verb}": {
+            "post": operation(
+                "Edges: pause, resume or cancel a schedule",
+                parameters=uid + enum_path_param("verb", "pause", "resume", "cancel"),
+            )
+        },
     }

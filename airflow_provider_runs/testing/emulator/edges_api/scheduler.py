@@ -27,6 +27,8 @@ class Scheduler:
     def __init__(self, emu: EdgesEmulator) -> None:
         self.emu = emu
         self.schedules: dict[str, Schedule] = {}
+        self.updated: dict[str, float] = {}
+        """When each schedule last changed status (its ``updated_at``), by uid."""
 
     def create(self, slug: str, body: Any) -> Schedule:
         """Validate a schedule launch and create the schedule."""
@@ -110,6 +112,7 @@ class Scheduler:
                     schedule.last_executed_at = fire
                 if schedule.cron is None:
                     schedule.status = "COMPLETED"
+                    self.updated[schedule.uid] = fire
                     schedule.next_execution_at = None
                     break
                 fire = self.next_fire(schedule, fire + 1)
@@ -133,7 +136,7 @@ class Scheduler:
             "next_execution_at": iso(s.next_execution_at),
             "last_executed_at": iso(s.last_executed_at),
             "created_at": iso(s.created_at),
-            "updated_at": iso(s.created_at),
+            "updated_at": iso(self.updated.get(s.uid, s.created_at)),
         }
 
     # -- callbacks ------------------------------------------------------------------------

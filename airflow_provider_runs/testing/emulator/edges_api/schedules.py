@@ -7,13 +7,16 @@ from fastapi.responses import JSONResponse, Response
 
 from airflow_provider_runs.testing.emulator.edges_api import assumptions as A
 from airflow_provider_runs.testing.emulator.edges_api.emulator import EdgesEmulator
-from airflow_provider_runs.testing.emulator.edges_api.errors import conflict, not_found
-from airflow_provider_runs.testing.emulator.edges_api.query import page_of, sort_items
+from airflow_provider_runs.testing.emulator.edges_api.errors import bad_parameters, conflict, not_found
+from airflow_provider_runs.testing.emulator.edges_api.query import page_of, sort_items, values
+from airflow_provider_runs.testing.emulator.edges_api.scheduler import USER
 from airflow_provider_runs.testing.emulator.edges_api.store import Schedule
 from airflow_provider_runs.testing.emulator.routing import Endpoints
 
 VERBS = {"pause": "PAUSED", "resume": "ACTIVE", "cancel": "CANCELLED"}
 """Schedule action -> the status it leads to."""
+STATUSES = ("ACTIVE", "CANCELLED", "PAUSED", "COMPLETED")
+"""The schedule status enum (spec §2.11)."""
 
 
 def add_schedule_routes(api: Endpoints, emu: EdgesEmulator) -> None:
@@ -31,16 +34,22 @@ def add_schedule_routes(api: Endpoints, emu: EdgesEmulator) -> None:
     @api.route("/schedules", "GET")
     async def list_schedules(request: Request) -> Response:
         emu.tick()
-        q = request.query_params
         window = page_of(request, A.LIST_LIMIT)
         rows = list(scheduler.schedules.values())
-        if q.getlist("uid"):
-            rows = [s for s in rows if s.uid in q.getlist("uid")]
-        if q.getlist("status"):
-            rows = [s for s in rows if s.status in q.getlist("status")]
-        if q.get("action_name"):
-            rows = [s for s in rows if s.action.slug in q.getlist("action_name")]
-        rows = sort_items(rows, q.getlist("sort"), emu.now)
+        statuses = values(request, "status")
+        if any(s not in STATUSES for s in statuses):
+            raise bad_parameters("querystring/status must be equal to one of the allowed values")
+        if values(request, "uid"):
+            rows = [s for s in rows if s.uid in values(request, "uid")]
+        if statuses:
+            rows = [s for s in rows if s.status in statuses]
+        if values(request, "action_name"):
+            rows = [s for s in rows if s.action.slug in values(request, "action_name")]
+        if values(request, "user_uid"):  # every schedule belongs to the emulator's one member
+            rows = [s for s in rows if USER in values(request, "user_uid")]
+        # ``workspace_uid``: the key's workspace is the only one; the filter changes nothing
+        rows.sort(key=lambda s: s.created_at)
+        rows = sort_items(rows, values(request, "sort"), emu.now)
         return JSONResponse([scheduler.dto(s) for s in rows[window]])
 
     @api.route("/schedules/{uid}", "GET")
@@ -57,4 +66,6 @@ def add_schedule_routes(api: Endpoints, emu: EdgesEmulator) -> None:
             raise conflict(f"Schedule is {schedule.status}")
         schedule.status = VERBS[verb]
         schedule.next_execution_at = scheduler.next_fire(schedule, emu.now)
+        scheduler.updated[schedule.uid] = emu.now
+        emu.count(f"schedules_{verb}")
         return JSONResponse(scheduler.dto(schedule))

@@ -1,7 +1,21 @@
-"""Inferable run routes: create, list, read, delete, messages, timeline, feedback (spec §2)."""
+"""Inferable run routes: create, list, read, delete, messages, timeline, feedback (spec §2).
+
+A run's scenario may ask for transient failures (spec §3, transition 7: "retryable infrastructure
+errors (DB, provider 429/5xx) re-run processing (3 attempts total), so `failed` may flip back to
+`running`"); default off::
+
+    {"_emulator": {"transient_failures": 1, "transient_failed_seconds": 2.0,
+                   "transient_reason": "text"}}
+
+The run then reports ``failed`` (with ``transient_reason`` as its ``failureReason``) for
+``transient_failed_seconds`` (emulator time; default one step) right before it would have ended,
+goes back to ``running`` (``failureReason`` reset to ``""``) for a step, and ends as scripted; at
+most 2 flips (3 attempts in all). See :class:`FlippingRun`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -17,6 +31,59 @@ from airflow_provider_runs.testing.emulator.routing import Endpoints
 RUNS = "/clusters/{cluster}/runs"
 DOCS = "https://docs.inferable.ai/pages/runs"
 TIMELINE_JOB_FIELDS = ("id", "status", "targetFn", "resultType", "createdAt", "approved", "approvalRequested")
+MAX_TRANSIENT_FAILURES = 2
+"""Processing runs at most 3 times (spec §3, transition 7): at most 2 transient ``failed``."""
+TRANSIENT_REASON = "Transient error: the model provider answered 503; retrying"
+"""The default ``failureReason`` of a transient ``failed``."""
+
+
+class FlippingRun(Run):
+    """A run whose processing fails transiently before it ends (scenario ``transient_failures``)."""
+
+    @property
+    def flips(self) -> int:
+        """How many transient ``failed`` the run reports (0 to :data:`MAX_TRANSIENT_FAILURES`)."""
+        return max(0, min(int(self.scenario.get("transient_failures") or 0), MAX_TRANSIENT_FAILURES))
+
+    def transient_spans(self) -> list[tuple[float, float]]:
+        """``[(from, to)]`` of each transient ``failed`` (emulator time)."""
+        points = super().timeline()
+        end = next((i for i, (_, status) in enumerate(points) if status in ("done", "failed")), None)
+        if end is None:  # never ends (stuck, or waiting for an approval): nothing to retry yet
+            return []
+        lasts = float(self.scenario.get("transient_failed_seconds") or self.step)
+        t, spans = points[end][0], []
+        for _ in range(self.flips):
+            spans.append((t, t + lasts))
+            t += lasts + self.step
+        return spans
+
+    def timeline(self) -> list[tuple[float, str]]:
+        """The scripted timeline with the transient ``failed`` spans before the end."""
+        points = super().timeline()
+        spans = self.transient_spans()
+        if not spans:
+            return points
+        end = next(i for i, (_, status) in enumerate(points) if status in ("done", "failed"))
+        flipped = [p for span in spans for p in ((span[0], "failed"), (span[1], "running"))]
+        new_end = spans[-1][1] + self.step
+        later = [p for p in points[end + 1 :] if p[0] >= new_end]  # re-opened after the end
+        return [*points[:end], *flipped, (new_end, points[end][1]), *later]
+
+    def failure_reason(self, now: float) -> str | None:
+        """A transient ``failed`` has its own reason."""
+        if any(start <= now < stop for start, stop in self.transient_spans()):
+            return str(self.scenario.get("transient_reason") or TRANSIENT_REASON)
+        return super().failure_reason(now)
+
+
+def with_transient_failures(emu: InferableEmulator, run: Run) -> Run:
+    """``run`` as a :class:`FlippingRun` (in the emulator's store too) when its scenario asks."""
+    if not run.scenario.get("transient_failures") or isinstance(run, FlippingRun):
+        return run
+    flipping = FlippingRun(**{f.name: getattr(run, f.name) for f in dataclasses.fields(run)})
+    emu.runs[(run.cluster, run.id)] = flipping
+    return flipping
 
 
 def add_run_routes(api: Endpoints, emu: InferableEmulator) -> None:
@@ -30,6 +97,7 @@ def add_run_routes(api: Endpoints, emu: InferableEmulator) -> None:
     async def create_run(request: Request) -> Response:
         body = await json_body(request)
         run, _ = emu.create(request.path_params["cluster"], body, request.headers, request.state.user)
+        run = with_transient_failures(emu, run)
         status, _ = run.status_at(emu.now)
         answer = {"id": run.id, "status": status, "result": run.result if status == "done" else None}
         return JSONResponse(answer, status_code=201)
@@ -40,8 +108,21 @@ def add_run_routes(api: Endpoints, emu: InferableEmulator) -> None:
         limit = int_query(request, "limit", 50, 10, 50)
         user = request.query_params.get("userId")
         test = request.query_params.get("test") == "true"
+        kind = request.query_params.get("type", "all")
+        if kind not in ("conversation", "workflow", "all"):
+            raise shape_b(
+                [
+                    issue(
+                        ["type"],
+                        "Invalid enum value. Expected 'conversation' | 'workflow' | 'all'",
+                        "invalid_enum_value",
+                    )
+                ],
+                where="queryParameterErrors",
+            )
         runs = [r for (c, _), r in emu.runs.items() if c == cluster and (not user or r.user_id == user)]
-        runs = [] if test else runs
+        # emulated runs are conversations (none is started by a workflow) and none is a test run
+        runs = [] if test or kind == "workflow" else runs
         runs.sort(key=lambda r: r.created_at, reverse=True)
         now = emu.now
         items = [
