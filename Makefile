@@ -11,6 +11,10 @@ UV := $(VENV)/bin/uv
 PY := $(VENV)/bin/python
 PY31 := $(VENV31)/bin/python
 export UV_LINK_MODE := copy
+# pytest-xdist workers for make test (the suites wait on emulated runs more than they compute;
+# `--dist load`: `loadfile` would run only one of the fuzz tests that share a node id). 0: no workers.
+PYTEST_WORKERS ?= 3
+XDIST := -n $(PYTEST_WORKERS) --dist load
 
 .PHONY: all venv venv-3.1 venv-bench lint typecheck format test test-3.3 test-3.1 test-user-project e2e e2e-deps e2e-distributed soak demo bench package clean
 
@@ -59,10 +63,10 @@ typecheck: venv
 test: lint typecheck test-3.3 test-3.1 test-user-project package
 
 test-3.3: venv
-	$(PY) -m pytest tests --ignore=tests/e2e -q
+	$(PY) -m pytest tests --ignore=tests/e2e -q $(XDIST)
 
 test-3.1: venv-3.1
-	$(PY31) -m pytest tests/unit tests/dags -q
+	$(PY31) -m pytest tests/unit tests/dags -q $(XDIST)
 
 # The README's example of testing your own DAGs, run as a user's project runs it: examples/user_project
 # copied to a directory outside the repository (no conftest.py or pytest settings of ours), on 3.3 and 3.1.
